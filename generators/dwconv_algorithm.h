@@ -1,0 +1,81 @@
+// The depthwise convolution algorithm, written once. The AOT generator (dwconv_generator.cpp),
+// the JIT tuner and the tests all build their pipelines through define_algorithm(), and then
+// schedule it with one of the target schedules in schedules/.
+//
+// Layout convention (TensorFlow's tf.nn.depthwise_conv2d), in Halide's innermost-first order:
+//   input  (c, x, y, n)      = NHWC [N, H, W, C]
+//   filter (co, kx, ky)      = [KH, KW, C, M] seen as [KH, KW, C*M]; co = c*M + m is innermost
+//   bias   (co)              = [C*M]
+//   output (co, x, y, n)     = NHWC [N, OH, OW, C*M]
+// output(co, x, y, n) = act(bias(co) + sum_{ky,kx} filter(co, kx, ky) *
+//                          input(co / M, x*sx + kx*dx - pad_left, y*sy + ky*dy - pad_top, n))
+// with zeros outside the input. act clamps to [out_min, out_max] and propagates NaN.
+#pragma once
+
+#include "Halide.h"
+
+namespace dwconv {
+
+struct AlgorithmInputs {
+  Halide::Func input;   // (c, x, y, n)
+  Halide::Func filter;  // (co, kx, ky)
+  Halide::Func bias;    // (co)
+  // Extents of the input, for the zero padding.
+  Halide::Expr in_channels, in_width, in_height;
+  Halide::Expr multiplier;  // M; a constant 1 in the M == 1 kernels
+  Halide::Expr kernel_w, kernel_h;  // constants in the fixed-size kernels
+  Halide::Expr stride_x, stride_y, dilation_x, dilation_y;
+  Halide::Expr pad_left, pad_top;
+  Halide::Expr out_min, out_max;
+};
+
+// The Funcs of the algorithm, for a schedule to act on.
+struct Algorithm {
+  Halide::Var co{"co"}, x{"x"}, y{"y"}, n{"n"};
+  Halide::RDom r;
+  // input with a zero halo (and zeros beyond the last channel, so that a
+  // schedule may round channel tiles up without reading past the input).
+  Halide::Func padded;
+  // padded seen per output channel: replicated(co, ...) = padded(co / M, ...).
+  // A schedule stages it per task, which turns the channel gather of M > 1
+  // into one pass per staged pixel instead of one per tap.
+  Halide::Func replicated;
+  Halide::Func conv;    // bias + sum of taps
+  Halide::Func output;  // activation applied
+  Halide::Expr multiplier, kernel_w, kernel_h;
+};
+
+inline Algorithm define_algorithm(const AlgorithmInputs &in) {
+  using namespace Halide;
+  Algorithm a;
+  a.multiplier = in.multiplier;
+  a.kernel_w = in.kernel_w;
+  a.kernel_h = in.kernel_h;
+  const Var &co = a.co, &x = a.x, &y = a.y, &n = a.n;
+
+  Func bounded = BoundaryConditions::constant_exterior(
+      in.input, 0.0f,
+      {{0, in.in_channels}, {0, in.in_width}, {0, in.in_height}, {Expr(), Expr()}});
+  a.padded = Func("padded");  // named, so that it reads well in STMT output and profiles
+  a.padded(co, x, y, n) = bounded(co, x, y, n);
+  a.replicated = Func("replicated");
+  a.replicated(co, x, y, n) = a.padded(co / in.multiplier, x, y, n);
+
+  a.r = RDom(0, in.kernel_w, 0, in.kernel_h, "r");
+  const RVar &kx = a.r.x, &ky = a.r.y;
+  a.conv = Func("conv");
+  a.conv(co, x, y, n) = in.bias(co);
+  a.conv(co, x, y, n) += in.filter(co, kx, ky) *
+                         a.replicated(co, x * in.stride_x + kx * in.dilation_x - in.pad_left,
+                                      y * in.stride_y + ky * in.dilation_y - in.pad_top, n);
+
+  // Halide's float min/max make no promise about NaN (on x86 they return the second operand),
+  // so NaN is passed through explicitly, exactly like the reference.
+  Expr v = a.conv(co, x, y, n);
+  v = select(is_nan(v), v, min(max(v, in.out_min), in.out_max));
+  a.output = Func("dwconv");
+  a.output(co, x, y, n) = v;
+  return a;
+}
+
+}  // namespace dwconv

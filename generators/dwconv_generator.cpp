@@ -1,0 +1,115 @@
+// The AOT generator: the algorithm of dwconv_algorithm.h with the schedule of the target
+// family it is compiled for (schedules/). One generator serves every kernel of the table;
+// GeneratorParams fix the kernel size and M where a kernel specializes on them and carry the
+// schedule parameters (from the heuristic defaults or the tuning database).
+#include "Halide.h"
+#include "dwconv_algorithm.h"
+#include "x86.h"
+
+namespace dwconv {
+namespace {
+
+class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
+ public:
+  // 0 = taken from the filter at run time; otherwise the filter must have this size.
+  GeneratorParam<int> kernel_w{"kernel_w", 0};
+  GeneratorParam<int> kernel_h{"kernel_h", 0};
+  // true: channel multiplier M fixed at 1 (output channel co reads input channel co).
+  GeneratorParam<bool> multiplier_one{"multiplier_one", false};
+  // Schedule parameters as "key=value,...", for the target family's parameter struct.
+  GeneratorParam<std::string> schedule_params{"schedule", ""};
+
+  // NHWC input [N, H, W, C], seen innermost first as (c, x, y, n); channels dense.
+  Input<Buffer<float, 4>> input{"input"};
+  // TF filter [KH, KW, C, M] seen as (co, kx, ky) with co = c*M + m dense.
+  Input<Buffer<float, 3>> filter{"filter"};
+  Input<Buffer<float, 1>> bias{"bias"};  // [C*M]; zeros when the caller has no bias
+  Input<int> multiplier{"multiplier", 1, 1, 1 << 20};
+  Input<int> stride_x{"stride_x", 1, 1, 1 << 20};
+  Input<int> stride_y{"stride_y", 1, 1, 1 << 20};
+  Input<int> dilation_x{"dilation_x", 1, 1, 1 << 20};
+  Input<int> dilation_y{"dilation_y", 1, 1, 1 << 20};
+  Input<int> pad_left{"pad_left", 0};
+  Input<int> pad_top{"pad_top", 0};
+  Input<float> out_min{"out_min", -std::numeric_limits<float>::infinity()};
+  Input<float> out_max{"out_max", std::numeric_limits<float>::infinity()};
+  // NHWC output [N, OH, OW, C*M] as (co, x, y, n); channels dense.
+  Output<Buffer<float, 4>> output{"output"};
+
+  void generate() {
+    AlgorithmInputs in;
+    in.input = input;
+    in.filter = filter;
+    in.bias = bias;
+    in.in_channels = input.dim(0).extent();
+    in.in_width = input.dim(1).extent();
+    in.in_height = input.dim(2).extent();
+    in.multiplier = multiplier_one ? Expr(1) : Expr(multiplier);
+    in.kernel_w = kernel_w > 0 ? Expr((int)kernel_w) : filter.dim(1).extent();
+    in.kernel_h = kernel_h > 0 ? Expr((int)kernel_h) : filter.dim(2).extent();
+    in.stride_x = stride_x;
+    in.stride_y = stride_y;
+    in.dilation_x = dilation_x;
+    in.dilation_y = dilation_y;
+    in.pad_left = pad_left;
+    in.pad_top = pad_top;
+    in.out_min = out_min;
+    in.out_max = out_max;
+    algo_ = define_algorithm(in);
+    output = algo_.output;
+
+    // Layout contract with the runtime: channel dimensions dense, all mins 0.
+    for (int d = 0; d < 4; d++) {
+      input.dim(d).set_min(0);
+      output.dim(d).set_min(0);
+    }
+    for (int d = 0; d < 3; d++) filter.dim(d).set_min(0);
+    bias.dim(0).set_min(0);
+    input.dim(0).set_stride(1);
+    output.dim(0).set_stride(1);
+    filter.dim(0).set_stride(1);
+    bias.dim(0).set_stride(1);
+    if (kernel_w > 0) filter.dim(1).set_extent(kernel_w);
+    if (kernel_h > 0) filter.dim(2).set_extent(kernel_h);
+
+    // Estimates (MobileNet's 56x56x128 3x3 layer) for Halide's autoschedulers.
+    input.set_estimates({{0, 128}, {0, 58}, {0, 58}, {0, 1}});
+    filter.set_estimates({{0, 128}, {0, 3}, {0, 3}});
+    bias.set_estimates({{0, 128}});
+    output.set_estimates({{0, 128}, {0, 56}, {0, 56}, {0, 1}});
+    multiplier.set_estimate(1);
+    stride_x.set_estimate(1);
+    stride_y.set_estimate(1);
+    dilation_x.set_estimate(1);
+    dilation_y.set_estimate(1);
+    pad_left.set_estimate(1);
+    pad_top.set_estimate(1);
+    out_min.set_estimate(0.0f);
+    out_max.set_estimate(6.0f);
+  }
+
+  void schedule() {
+    if (using_autoscheduler()) return;
+    ScheduleContext ctx;
+    ctx.out_channels = output.dim(0).extent();
+    ctx.out_width = output.dim(1).extent();
+    ctx.out_height = output.dim(2).extent();
+    ctx.kernel_w = kernel_w;
+    ctx.kernel_h = kernel_h;
+    ctx.multiplier_one = multiplier_one;
+    const Halide::Target t = get_target();
+    if (t.arch == Halide::Target::X86) {
+      schedule_x86(algo_, x86_params_from_string(schedule_params), ctx, t);
+    } else {
+      throw std::invalid_argument("dwconv: no schedule for target " + t.to_string());
+    }
+  }
+
+ private:
+  Algorithm algo_;
+};
+
+}  // namespace
+}  // namespace dwconv
+
+HALIDE_REGISTER_GENERATOR(dwconv::DwconvGenerator, dwconv)

@@ -1,0 +1,173 @@
+// dwconv: depthwise 2-D convolution with a channel multiplier, with TensorFlow's semantics
+// (tf.nn.depthwise_conv2d), computed by Halide-generated kernels chosen for the shape and CPU.
+//
+// Layouts (TensorFlow's):
+//   input  NHWC [N, H, W, C]
+//   filter      [KH, KW, C, M]   (M = channel multiplier), dense
+//   bias        [C*M] (optional)
+//   output NHWC [N, OH, OW, C*M], output channel c*M + m = input channel c with filter[:, :, c, m]
+// Input and output may be slices of larger tensors: their N, H and W strides are given in
+// elements (0 = dense); the channel stride is always 1.
+//
+// Every entry point validates its arguments before touching memory and reports a problem as a
+// Status naming it; nothing is written on error.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dwconv {
+
+enum class Padding {
+  kSame,      // TensorFlow SAME: OH = ceil(H / stride); the odd padding pixel goes bottom/right
+  kValid,     // no padding: OH = ceil((H - (KH-1)*dilation) / stride)
+  kExplicit,  // ConvParams::pad_top/bottom/left/right
+};
+
+enum class Activation {
+  kNone,
+  kRelu,   // max(x, 0)
+  kRelu6,  // min(max(x, 0), 6), TFLite's fused RELU6
+  kClamp,  // min(max(x, clamp_min), clamp_max)
+};
+
+struct ConvParams {
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  Padding padding = Padding::kSame;
+  int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;  // kExplicit only
+  Activation activation = Activation::kNone;
+  float clamp_min = -std::numeric_limits<float>::infinity();  // kClamp only
+  float clamp_max = std::numeric_limits<float>::infinity();   // kClamp only
+};
+
+struct TensorShape {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  bool operator==(const TensorShape &o) const { return n == o.n && h == o.h && w == o.w && c == o.c; }
+  bool operator!=(const TensorShape &o) const { return !(*this == o); }
+};
+
+struct FilterShape {
+  int64_t kh = 0, kw = 0, c = 0, m = 0;
+};
+
+// Element strides of an NHWC tensor; 0 means dense (w = C, h = W*C, n = H*W*C).
+struct TensorStrides {
+  int64_t n = 0, h = 0, w = 0;
+};
+
+// One convolution problem, without its data.
+struct Problem {
+  TensorShape input;
+  TensorStrides input_strides;
+  FilterShape filter;
+  int64_t bias_length = 0;  // 0: no bias; otherwise must be C*M
+  ConvParams params;
+  TensorShape output;  // must equal output_shape(); see compute_output_shape()
+  TensorStrides output_strides;
+  int num_threads = 0;  // 0: all cores
+};
+
+enum class StatusCode { kOk = 0, kInvalidArgument, kUnsupported, kInternal };
+
+class Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  static Status Ok() { return Status(); }
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string &message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+// Output shape for an input/filter/params triple (TensorFlow's rules), or an error naming the
+// problem (non-positive sizes, stride/dilation < 1, negative padding, empty output, ...).
+Status compute_output_shape(const TensorShape &input, const FilterShape &filter,
+                            const ConvParams &params, TensorShape *output);
+
+// The padding actually applied before the first row/column, after SAME/VALID resolution.
+struct ResolvedPadding {
+  int64_t top = 0, left = 0, bottom = 0, right = 0;
+};
+Status resolve_padding(const TensorShape &input, const FilterShape &filter, const ConvParams &params,
+                       ResolvedPadding *padding);
+
+// Checks a problem completely (shapes, strides, 32-bit indexing limits) without data.
+Status validate(const Problem &problem);
+
+// A prepared convolution: validated and bound to a kernel once, run many times.
+class Plan {
+ public:
+  Plan() = default;
+  // Validates `problem` and picks the kernel for it on this CPU.
+  static Status create(const Problem &problem, Plan *plan);
+  // Same, with a named kernel (see available_kernels()); fails if that kernel cannot serve it.
+  static Status create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan);
+
+  // Runs on the given data (shapes and strides as in the problem). bias may be null only when
+  // the problem has no bias. Thread-safe for concurrent runs of one plan.
+  Status run(const float *input, const float *filter, const float *bias, float *output) const;
+
+  bool valid() const { return kernel_ >= 0; }
+  const Problem &problem() const { return problem_; }
+  // The chosen kernel's name (e.g. "dwconv_f32_k3x3_m1__x86") and why it was chosen.
+  const char *kernel_name() const;
+  const std::string &selection_reason() const { return reason_; }
+
+ private:
+  Problem problem_;
+  ResolvedPadding padding_;
+  int kernel_ = -1;
+  std::string reason_;
+};
+
+// The generated kernels this library holds.
+struct KernelDesc {
+  std::string name;    // e.g. "dwconv_f32_k3x3_m1__x86"
+  std::string family;  // schedule family, e.g. "x86"
+  int kernel_w = 0, kernel_h = 0;  // 0: any size
+  bool multiplier_one = false;     // serves M == 1 only
+  std::string schedule;            // schedule parameters it was generated with
+};
+std::vector<KernelDesc> available_kernels();
+
+// One call: create a plan and run it.
+Status depthwise_conv2d(const Problem &problem, const float *input, const float *filter,
+                        const float *bias, float *output);
+
+// The reference: the plain nested loops of the definition, accumulating in double.
+// Same validation and layout as depthwise_conv2d. Used by the tests, the benchmarks and the
+// tuner to check every kernel.
+Status reference_depthwise_conv2d(const Problem &problem, const float *input, const float *filter,
+                                  const float *bias, float *output);
+
+// The activation exactly as the kernels apply it: comparisons that let NaN through.
+inline float apply_activation(float v, float lo, float hi) {
+  v = v < lo ? lo : v;
+  return hi < v ? hi : v;
+}
+// The [lo, hi] clamp an activation stands for.
+void activation_bounds(const ConvParams &params, float *lo, float *hi);
+
+// x86 instruction-set levels that the kernels are compiled for.
+enum class Isa { kBaseline = 0, kSse41, kAvx2, kAvx512 };
+const char *isa_name(Isa isa);
+// Highest level this CPU supports.
+Isa cpu_isa();
+// Limit the kernels to `isa` (for testing and for reproducing results across machines). Must be
+// called before the first convolution of the process: the generated dispatchers decide once.
+// The environment variable DWCONV_MAX_ISA (baseline, sse41, avx2, avx512) does the same.
+Status set_max_isa(Isa isa);
+// The level the kernels run at: min(cpu_isa(), the limit).
+Isa active_isa();
+// The highest level a kernel dispatcher of this process has actually chosen, as an int
+// (static_cast<Isa>), or -1 before the first convolution. Lets tests prove the forcing works.
+int dispatched_isa();
+
+}  // namespace dwconv

@@ -1,0 +1,276 @@
+// Validation, planning and dispatch of dwconv's public API.
+#include "dwconv/dwconv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "HalideRuntime.h"
+#include "kernel_table.h"
+#include "problem_check.h"
+
+namespace dwconv {
+
+namespace {
+
+// ----- Halide runtime hooks: errors into Status, ISA limit, thread count ---------------------
+
+thread_local std::string t_halide_error;
+
+void capture_halide_error(void *, const char *msg) { t_halide_error += msg; }
+
+const halide_target_feature_t kAvx512Features[] = {
+    halide_target_feature_avx512, halide_target_feature_avx512_knl,
+    halide_target_feature_avx512_skylake, halide_target_feature_avx512_cannonlake,
+    halide_target_feature_avx512_sapphirerapids, halide_target_feature_avx512_zen4,
+    halide_target_feature_avx512_zen5, halide_target_feature_avx10_1,
+    halide_target_feature_avxvnni, halide_target_feature_x86_apx};
+const halide_target_feature_t kAvx2Features[] = {halide_target_feature_avx, halide_target_feature_avx2,
+                                                 halide_target_feature_fma, halide_target_feature_fma4,
+                                                 halide_target_feature_f16c};
+
+constexpr int kFeatureWords = (halide_target_feature_end + 63) / 64;
+
+std::atomic<int> g_max_isa{static_cast<int>(Isa::kAvx512)};
+std::atomic<bool> g_dispatched{false};
+
+bool has_feature(int count, const uint64_t *features, halide_target_feature_t f) {
+  return f / 64 < count && (features[f / 64] >> (f % 64)) & 1;
+}
+
+// Isa level that a target feature set needs.
+Isa isa_needed(int count, const uint64_t *features) {
+  for (auto f : kAvx512Features)
+    if (has_feature(count, features, f)) return Isa::kAvx512;
+  for (auto f : kAvx2Features)
+    if (has_feature(count, features, f)) return Isa::kAvx2;
+  if (has_feature(count, features, halide_target_feature_sse41)) return Isa::kSse41;
+  return Isa::kBaseline;
+}
+
+std::atomic<int> g_dispatched_isa{-1};
+
+// The generated dispatchers ask this, most capable target first, once per kernel per process.
+int can_use_target_features(int count, const uint64_t *features) {
+  const int needed = static_cast<int>(isa_needed(count, features));
+  if (needed > g_max_isa.load()) return 0;
+  if (!halide_default_can_use_target_features(count, features)) return 0;
+  int prev = g_dispatched_isa.load();
+  while (needed > prev && !g_dispatched_isa.compare_exchange_weak(prev, needed)) {
+  }
+  return 1;
+}
+
+Status isa_from_name(const char *name, Isa *isa) {
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512}) {
+    if (std::strcmp(name, isa_name(i)) == 0) {
+      *isa = i;
+      return Status::Ok();
+    }
+  }
+  return Status(StatusCode::kInvalidArgument,
+                std::string("DWCONV_MAX_ISA='") + name + "' is not one of baseline, sse41, avx2, avx512");
+}
+
+Status init_runtime() {
+  static Status status = [] {
+    halide_set_error_handler(capture_halide_error);
+    halide_set_custom_can_use_target_features(can_use_target_features);
+    if (const char *env = std::getenv("DWCONV_MAX_ISA")) {
+      Isa isa = Isa::kAvx512;
+      Status s = isa_from_name(env, &isa);
+      if (!s.ok()) return s;
+      g_max_isa = static_cast<int>(isa);
+    }
+    return Status::Ok();
+  }();
+  return status;
+}
+
+std::mutex g_threads_mutex;
+int g_threads = -1;
+
+void set_threads(int n) {
+  std::lock_guard<std::mutex> lock(g_threads_mutex);
+  if (n != g_threads) {
+    halide_set_num_threads(n);
+    g_threads = n;
+  }
+}
+
+// ----- Halide buffers --------------------------------------------------------------------------
+
+struct Buf4 {
+  halide_buffer_t buf{};
+  halide_dimension_t dim[4]{};
+};
+
+void make_buffer(halide_buffer_t *b, halide_dimension_t *dims, int rank, const float *data) {
+  *b = halide_buffer_t{};
+  b->host = reinterpret_cast<uint8_t *>(const_cast<float *>(data));
+  b->type = halide_type_t(halide_type_float, 32, 1);
+  b->dimensions = rank;
+  b->dim = dims;
+}
+
+}  // namespace
+
+// ----- public API ------------------------------------------------------------------------------
+
+const char *isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kBaseline: return "baseline";
+    case Isa::kSse41: return "sse41";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa cpu_isa() {
+  auto supports = [](std::initializer_list<halide_target_feature_t> fs) {
+    uint64_t words[kFeatureWords] = {};
+    for (auto f : fs) words[f / 64] |= uint64_t(1) << (f % 64);
+    return halide_default_can_use_target_features(kFeatureWords, words) != 0;
+  };
+  if (supports({halide_target_feature_avx512_skylake})) return Isa::kAvx512;
+  if (supports({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_fma,
+                halide_target_feature_f16c}))
+    return Isa::kAvx2;
+  if (supports({halide_target_feature_sse41})) return Isa::kSse41;
+  return Isa::kBaseline;
+}
+
+Status set_max_isa(Isa isa) {
+  Status s = init_runtime();
+  if (!s.ok()) return s;
+  if (g_dispatched.load() && static_cast<int>(isa) != g_max_isa.load())
+    return Status(StatusCode::kUnsupported,
+                  "set_max_isa must be called before the first convolution of the process");
+  g_max_isa = static_cast<int>(isa);
+  return Status::Ok();
+}
+
+Isa active_isa() {
+  init_runtime();
+  return static_cast<Isa>(std::min(static_cast<int>(cpu_isa()), g_max_isa.load()));
+}
+
+int dispatched_isa() { return g_dispatched_isa.load(); }
+
+void activation_bounds(const ConvParams &p, float *lo, float *hi) {
+  const float inf = std::numeric_limits<float>::infinity();
+  switch (p.activation) {
+    case Activation::kNone: *lo = -inf, *hi = inf; break;
+    case Activation::kRelu: *lo = 0.0f, *hi = inf; break;
+    case Activation::kRelu6: *lo = 0.0f, *hi = 6.0f; break;
+    case Activation::kClamp: *lo = p.clamp_min, *hi = p.clamp_max; break;
+  }
+}
+
+Status Plan::create(const Problem &problem, Plan *plan) {
+  return create_with_kernel(problem, "", plan);
+}
+
+Status Plan::create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan) {
+  if (plan == nullptr) return Status(StatusCode::kInvalidArgument, "plan is null");
+  Status s = init_runtime();
+  if (!s.ok()) return s;
+  s = validate(problem);
+  if (!s.ok()) return s;
+  Plan p;
+  p.problem_ = problem;
+  resolve_padding(problem.input, problem.filter, problem.params, &p.padding_);
+  if (kernel_name.empty()) {
+    p.kernel_ = detail::select_kernel(problem, &p.reason_);
+    if (p.kernel_ < 0)
+      return Status(StatusCode::kUnsupported, "no generated kernel serves this problem");
+  } else {
+    p.kernel_ = detail::find_kernel(kernel_name);
+    if (p.kernel_ < 0)
+      return Status(StatusCode::kInvalidArgument, "no kernel named '" + kernel_name + "' in this build");
+    if (!detail::kernel_serves(detail::kernel(p.kernel_), problem))
+      return Status(StatusCode::kUnsupported, "kernel '" + kernel_name + "' cannot serve this problem");
+    p.reason_ = "requested by name";
+  }
+  *plan = std::move(p);
+  return Status::Ok();
+}
+
+std::vector<KernelDesc> available_kernels() {
+  std::vector<KernelDesc> v;
+  for (int i = 0; i < detail::kernel_count(); i++) {
+    const detail::KernelInfo &k = detail::kernel(i);
+    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier_one, k.schedule});
+  }
+  return v;
+}
+
+const char *Plan::kernel_name() const {
+  return kernel_ >= 0 ? detail::kernel(kernel_).name : "";
+}
+
+Status Plan::run(const float *input, const float *filter, const float *bias, float *output) const {
+  if (!valid()) return Status(StatusCode::kInvalidArgument, "plan is not initialized (Plan::create failed or was not called)");
+  const Problem &p = problem_;
+  Status s = detail::check_pointers(p, input, filter, bias, output);
+  if (!s.ok()) return s;
+
+  const detail::DenseStrides in = detail::input_strides(p), out = detail::output_strides(p);
+  const int64_t cm = p.filter.c * p.filter.m;
+  // Halide sees (c, x, y, n) with the channel dimension innermost and dense.
+  Buf4 bin, bout;
+  make_buffer(&bin.buf, bin.dim, 4, input);
+  bin.dim[0] = {0, int32_t(p.input.c), 1, 0};
+  bin.dim[1] = {0, int32_t(p.input.w), int32_t(in.w), 0};
+  bin.dim[2] = {0, int32_t(p.input.h), int32_t(in.h), 0};
+  bin.dim[3] = {0, int32_t(p.input.n), int32_t(in.n), 0};
+  make_buffer(&bout.buf, bout.dim, 4, output);
+  bout.dim[0] = {0, int32_t(cm), 1, 0};
+  bout.dim[1] = {0, int32_t(p.output.w), int32_t(out.w), 0};
+  bout.dim[2] = {0, int32_t(p.output.h), int32_t(out.h), 0};
+  bout.dim[3] = {0, int32_t(p.output.n), int32_t(out.n), 0};
+  // TF filter [KH, KW, C, M] is (co, kx, ky) with co = c*M + m dense.
+  halide_buffer_t bfil, bbias;
+  halide_dimension_t dfil[3] = {{0, int32_t(cm), 1, 0},
+                                {0, int32_t(p.filter.kw), int32_t(cm), 0},
+                                {0, int32_t(p.filter.kh), int32_t(cm * p.filter.kw), 0}};
+  make_buffer(&bfil, dfil, 3, filter);
+  std::vector<float> zeros;
+  if (bias == nullptr) {
+    zeros.assign(cm, 0.0f);
+    bias = zeros.data();
+  }
+  halide_dimension_t dbias[1] = {{0, int32_t(cm), 1, 0}};
+  make_buffer(&bbias, dbias, 1, bias);
+
+  float lo, hi;
+  activation_bounds(p.params, &lo, &hi);
+  const int threads = p.num_threads > 0 ? p.num_threads : 0;
+  set_threads(threads);
+  g_dispatched = true;
+  t_halide_error.clear();
+  const detail::KernelInfo &k = detail::kernel(kernel_);
+  int rc = k.fn(&bin.buf, &bfil, &bbias, int32_t(p.filter.m), p.params.stride_w, p.params.stride_h,
+                p.params.dilation_w, p.params.dilation_h, int32_t(padding_.left),
+                int32_t(padding_.top), lo, hi, &bout.buf);
+  if (rc != 0) {
+    return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
+                                             std::to_string(rc) + "): " + t_halide_error);
+  }
+  return Status::Ok();
+}
+
+Status depthwise_conv2d(const Problem &problem, const float *input, const float *filter,
+                        const float *bias, float *output) {
+  Plan plan;
+  Status s = Plan::create(problem, &plan);
+  if (!s.ok()) return s;
+  return plan.run(input, filter, bias, output);
+}
+
+}  // namespace dwconv

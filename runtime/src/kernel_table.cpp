@@ -1,0 +1,56 @@
+#include "kernel_table.h"
+
+#include <cstring>
+
+#include "dwconv_kernel_table.inc"
+
+namespace dwconv {
+namespace detail {
+namespace {
+
+#define DWCONV_KERNEL(name, family, kw, kh, m1, schedule) {#name, family, kw, kh, m1, schedule, name},
+const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
+#undef DWCONV_KERNEL
+
+// How well a kernel fits, higher is better; -1 when it cannot serve the problem.
+// Specialized kernels (fixed size: taps unrolled; M == 1: no channel gather) win.
+int fit(const KernelInfo &k, const Problem &p) {
+  if (!kernel_serves(k, p)) return -1;
+  return (k.kernel_w != 0 ? 2 : 0) + (k.multiplier_one ? 1 : 0);
+}
+
+}  // namespace
+
+bool kernel_serves(const KernelInfo &k, const Problem &p) {
+  if (k.kernel_w != 0 && (k.kernel_w != p.filter.kw || k.kernel_h != p.filter.kh)) return false;
+  return !(k.multiplier_one && p.filter.m != 1);
+}
+
+int kernel_count() { return static_cast<int>(sizeof(kKernels) / sizeof(kKernels[0])); }
+const KernelInfo &kernel(int index) { return kKernels[index]; }
+
+int find_kernel(const std::string &name) {
+  for (int i = 0; i < kernel_count(); i++)
+    if (name == kKernels[i].name) return i;
+  return -1;
+}
+
+int select_kernel(const Problem &p, std::string *reason) {
+  int best = -1, best_fit = -1;
+  for (int i = 0; i < kernel_count(); i++) {
+    int f = fit(kKernels[i], p);
+    if (f > best_fit) best = i, best_fit = f;
+  }
+  if (reason && best >= 0) {
+    const KernelInfo &k = kKernels[best];
+    *reason = std::string(k.kernel_w ? "fixed " + std::to_string(k.kernel_h) + "x" +
+                                           std::to_string(k.kernel_w) + " kernel (taps unrolled)"
+                                     : "any kernel size") +
+              (k.multiplier_one ? ", M == 1 (no channel gather)" : ", any M") +
+              ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "");
+  }
+  return best;
+}
+
+}  // namespace detail
+}  // namespace dwconv

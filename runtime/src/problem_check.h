@@ -1,0 +1,21 @@
+// Shape arithmetic and argument checks shared by the kernels' entry point and the reference.
+#pragma once
+
+#include "dwconv/dwconv.h"
+
+namespace dwconv {
+namespace detail {
+
+// Strides with the zeros (= dense) replaced by the dense values.
+struct DenseStrides {
+  int64_t n, h, w;
+};
+DenseStrides input_strides(const Problem &p);
+DenseStrides output_strides(const Problem &p);
+
+// Null pointers, bias presence, and input/output overlap.
+Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
+                      const float *output);
+
+}  // namespace detail
+}  // namespace dwconv

@@ -1,0 +1,67 @@
+// Pieces shared by the per-target schedules: the workload description, the schedule context,
+// and the key=value form of parameter structs used by GeneratorParams and the tuning database.
+#pragma once
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "Halide.h"
+
+namespace dwconv {
+
+// A concrete workload: everything about the convolution except the data.
+struct WorkloadShape {
+  int n = 1, h = 1, w = 1, c = 1, m = 1, kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;  // resolved padding (SAME/VALID already applied)
+  int out_h = 1, out_w = 1;
+};
+
+// What a schedule needs to know about the pipeline it schedules.
+struct ScheduleContext {
+  Halide::Expr out_channels, out_width, out_height;  // extents of the output
+  int kernel_w = 0, kernel_h = 0;  // compile-time kernel size, 0 when it is a runtime value
+  bool multiplier_one = false;     // compile-time M == 1
+};
+
+// Parameter structs expose their fields through visit_fields(P&, F) (defined next to each
+// struct); these turn them into "a=1,b=2" and back, rejecting unknown keys and bad numbers.
+template <class P>
+std::string params_to_string(P p) {
+  std::ostringstream os;
+  bool first = true;
+  visit_fields(p, [&](const char *name, auto &v) {
+    os << (first ? "" : ",") << name << "=" << static_cast<int>(v);
+    first = false;
+  });
+  return os.str();
+}
+
+template <class P>
+P params_from_string(const std::string &s, P p = P()) {
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument("schedule parameter '" + item + "' is not key=value");
+    std::string key = item.substr(0, eq), val = item.substr(eq + 1);
+    char *end = nullptr;
+    long v = std::strtol(val.c_str(), &end, 10);
+    if (val.empty() || *end != '\0' || v < 0 || v > 1 << 20)
+      throw std::invalid_argument("schedule parameter '" + key + "' has a bad value '" + val + "'");
+    bool found = false;
+    visit_fields(p, [&](const char *name, auto &field) {
+      if (key == name) {
+        field = static_cast<std::remove_reference_t<decltype(field)>>(v);
+        found = true;
+      }
+    });
+    if (!found) throw std::invalid_argument("unknown schedule parameter '" + key + "'");
+  }
+  return p;
+}
+
+}  // namespace dwconv

@@ -1,0 +1,59 @@
+// x86 schedule (SSE4.1 / AVX2+FMA / AVX-512) for the algorithm of generators/dwconv_algorithm.h.
+#pragma once
+
+#include <string>
+
+#include "dwconv_algorithm.h"
+#include "schedule_common.h"
+
+namespace dwconv {
+
+// Every knob of the x86 schedule. The defaults are the heuristic fallback used for any shape
+// without a tuned entry; the tuner searches over these fields (see x86_param_space()).
+struct X86Params {
+  // Output channels per register tile, in vectors of the target's natural width
+  // (16 floats on AVX-512, 8 on AVX2, 4 on SSE). Accumulators = vectors * tile_w * tile_h,
+  // which must leave room for the filter and input vectors in the register file.
+  int vectors = 2;
+  int tile_w = 4;         // output columns per register tile (unrolled)
+  int tile_h = 1;         // output rows per register tile (unrolled)
+  int rows_per_task = 4;  // output rows per parallel task; the input strip is staged per task
+  // Channel tiles per parallel task; 0 puts all channels in one task. Small images with many
+  // channels (7x7x1024) need channel parallelism since they have too few rows.
+  int channel_tiles_per_task = 0;
+  // Loop order inside a task: true sweeps a row once per channel tile (small working set for
+  // wide tensors), false visits all channel tiles at each column tile (contiguous output).
+  bool channel_tiles_outer = false;
+  // Stage the zero-padded (and, for M > 1, channel-replicated) input strip once per task,
+  // so that the taps read it without bounds checks. false reads the input through selects.
+  bool stage_input = true;
+  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel
+};
+
+// The heuristic default for a workload (shape known) or for a general kernel (shape == nullptr).
+X86Params default_x86_params(const WorkloadShape *shape, int natural_lanes);
+
+// Applies p to the algorithm for target t. ctx carries the output extents, which the schedule
+// uses to pick its fast branch (enough channels and columns for a full register tile).
+void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx,
+                  const Halide::Target &t);
+
+}  // namespace dwconv
+
+// Parameter (de)serialization, as used by GeneratorParams and the tuning database:
+// "vectors=2,tile_w=4,..." Unknown keys or bad values throw std::invalid_argument.
+namespace dwconv {
+template <class F>
+void visit_fields(X86Params &p, F &&f) {
+  f("vectors", p.vectors);
+  f("tile_w", p.tile_w);
+  f("tile_h", p.tile_h);
+  f("rows_per_task", p.rows_per_task);
+  f("channel_tiles_per_task", p.channel_tiles_per_task);
+  f("channel_tiles_outer", p.channel_tiles_outer);
+  f("stage_input", p.stage_input);
+  f("unroll_taps", p.unroll_taps);
+}
+inline std::string to_string(const X86Params &p) { return params_to_string(p); }
+inline X86Params x86_params_from_string(const std::string &s) { return params_from_string<X86Params>(s); }
+}  // namespace dwconv

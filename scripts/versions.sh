@@ -1,0 +1,12 @@
+# Pinned versions of everything dwconv installs; sourced by scripts/setup and the build scripts.
+DWCONV_HALIDE_VERSION=21.0.0
+DWCONV_CMAKE_VERSION=3.31.6
+DWCONV_NINJA_VERSION=1.13.0
+DWCONV_MATPLOTLIB_VERSION=3.10.3
+DWCONV_APT_PACKAGES=(
+  g++ make pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev
+  g++-aarch64-linux-gnu qemu-user llvm-14
+  openssh-server openssh-client
+)

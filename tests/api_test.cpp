@@ -1,0 +1,287 @@
+// The public API: TensorFlow's own examples, output shapes, one test per validation error,
+// NaN/Inf propagation, and the ISA forcing that the kernel suite relies on.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "test_util.h"
+
+namespace {
+
+using namespace dwconv;
+using dwconv_test::Spec;
+
+Problem problem_of(const Spec &s) {
+  Problem p;
+  std::string why;
+  EXPECT_TRUE(dwconv_test::make_problem(s, &p, &why)) << why;
+  return p;
+}
+
+// tf.nn.depthwise_conv2d example: ones(2,13,13,3), 5x5x3x4 filter zero but the centre tap.
+TEST(TensorFlowExamples, SmallSeedExampleExactly) {
+  Spec s;
+  s.n = 2, s.h = 13, s.w = 13, s.c = 3, s.m = 4, s.kh = 5, s.kw = 5;
+  Problem p = problem_of(s);
+  ASSERT_EQ(p.output, (TensorShape{2, 13, 13, 12}));
+  std::vector<float> in(2 * 13 * 13 * 3, 1.0f), filter(5 * 5 * 3 * 4, 0.0f), out(2 * 13 * 13 * 12, -1.0f);
+  const float centre[3][4] = {{2, 2.1f, 2.2f, 2.3f}, {3, 3.1f, 3.2f, 3.3f}, {4, 4.1f, 4.2f, 4.3f}};
+  for (int c = 0; c < 3; c++)
+    for (int m = 0; m < 4; m++) filter[((2 * 5 + 2) * 3 + c) * 4 + m] = centre[c][m];
+  ASSERT_TRUE(depthwise_conv2d(p, in.data(), filter.data(), nullptr, out.data()).ok());
+  const float want[12] = {2, 2.1f, 2.2f, 2.3f, 3, 3.1f, 3.2f, 3.3f, 4, 4.1f, 4.2f, 4.3f};
+  for (int n = 0; n < 2; n++)
+    for (int co = 0; co < 12; co++) EXPECT_EQ(out[((n * 13 + 6) * 13 + 6) * 12 + co], want[co]) << n << " " << co;
+  // Both batch entries identical, and with only the centre tap every pixel equals it.
+  for (size_t i = 0; i < out.size() / 2; i++) ASSERT_EQ(out[i], out[i + out.size() / 2]);
+  for (size_t i = 0; i < out.size(); i++) ASSERT_EQ(out[i], want[i % 12]);
+}
+
+TEST(TensorFlowExamples, BigSeedShape) {
+  Spec s;
+  s.n = 20, s.h = 64, s.w = 64, s.c = 100, s.m = 10, s.kh = 5, s.kw = 5;
+  Problem p = problem_of(s);
+  EXPECT_EQ(p.output, (TensorShape{20, 64, 64, 1000}));
+  // Check values on a batch of 1 (20x the same work adds nothing to the check).
+  Spec one = s;
+  one.n = 2;
+  EXPECT_EQ(dwconv_test::check_against_reference(problem_of(one), "", 7), "");
+}
+
+TEST(OutputShape, TensorFlowRules) {
+  TensorShape out;
+  ConvParams cp;
+  cp.stride_h = cp.stride_w = 2;
+  ASSERT_TRUE(compute_output_shape({1, 111, 111, 48}, {3, 3, 48, 1}, cp, &out).ok());
+  EXPECT_EQ(out, (TensorShape{1, 56, 56, 48}));
+  cp.padding = Padding::kValid;
+  ASSERT_TRUE(compute_output_shape({1, 111, 111, 48}, {3, 3, 48, 1}, cp, &out).ok());
+  EXPECT_EQ(out, (TensorShape{1, 55, 55, 48}));
+  ResolvedPadding pad;
+  cp = ConvParams();
+  cp.stride_h = cp.stride_w = 2;
+  ASSERT_TRUE(resolve_padding({1, 112, 112, 64}, {3, 3, 64, 1}, cp, &pad).ok());
+  EXPECT_EQ(pad.top, 0);  // SAME: pad_total 1, the odd pixel at the bottom/right
+  EXPECT_EQ(pad.bottom, 1);
+  cp.dilation_h = cp.dilation_w = 2;
+  cp.stride_h = cp.stride_w = 1;
+  ASSERT_TRUE(resolve_padding({1, 64, 64, 8}, {3, 3, 8, 1}, cp, &pad).ok());
+  EXPECT_EQ(pad.top, 2);
+  EXPECT_EQ(pad.right, 2);
+}
+
+// ----- one test per validation error -----------------------------------------------------------
+
+struct Fixture : ::testing::Test {
+  Spec s;
+  Problem p;
+  std::vector<float> in, filter, bias, out;
+  void SetUp() override {
+    s.h = 9, s.w = 9, s.c = 8, s.m = 2;
+    p = problem_of(s);
+    in.assign(9 * 9 * 8, 1.0f);
+    filter.assign(3 * 3 * 8 * 2, 1.0f);
+    bias.assign(16, 0.5f);
+    out.assign(9 * 9 * 16, 42.0f);
+  }
+  void expect_error(const Problem &q, const std::string &needle, const float *bias_ptr = nullptr) {
+    Status st = depthwise_conv2d(q, in.data(), filter.data(), bias_ptr, out.data());
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(needle), std::string::npos) << "message: " << st.message();
+    for (float v : out) ASSERT_EQ(v, 42.0f) << "output written on error";
+  }
+};
+
+TEST_F(Fixture, NullInput) {
+  Status st = depthwise_conv2d(p, nullptr, filter.data(), nullptr, out.data());
+  EXPECT_EQ(st.message(), "input pointer is null");
+}
+TEST_F(Fixture, NullFilter) {
+  EXPECT_EQ(depthwise_conv2d(p, in.data(), nullptr, nullptr, out.data()).message(), "filter pointer is null");
+}
+TEST_F(Fixture, NullOutput) {
+  EXPECT_EQ(depthwise_conv2d(p, in.data(), filter.data(), nullptr, nullptr).message(), "output pointer is null");
+}
+TEST_F(Fixture, NullBiasWithBiasLength) {
+  Problem q = p;
+  q.bias_length = 16;
+  expect_error(q, "bias pointer is null");
+}
+TEST_F(Fixture, BiasWithoutLength) { expect_error(p, "bias_length is 0", bias.data()); }
+TEST_F(Fixture, BiasLengthMismatch) {
+  Problem q = p;
+  q.bias_length = 8;
+  expect_error(q, "bias length (8) != C*M (16)", bias.data());
+}
+TEST_F(Fixture, NonPositiveSizes) {
+  Problem q = p;
+  q.input.h = 0;
+  expect_error(q, "input height H must be >= 1, got 0");
+  q = p;
+  q.input.c = -3;
+  expect_error(q, "input channels C must be >= 1, got -3");
+  q = p;
+  q.filter.m = 0;
+  expect_error(q, "channel multiplier M must be >= 1");
+  q = p;
+  q.filter.kw = 0;
+  expect_error(q, "filter width KW must be >= 1");
+}
+TEST_F(Fixture, FilterChannelsMismatch) {
+  Problem q = p;
+  q.filter.c = 7;
+  expect_error(q, "filter channels (7) != input channels C (8)");
+}
+TEST_F(Fixture, OutputShapeMismatch) {
+  Problem q = p;
+  q.output.w = 8;
+  expect_error(q, "output shape [1, 9, 8, 16] != expected [1, 9, 9, 16]");
+}
+TEST_F(Fixture, StrideBelowOne) {
+  Problem q = p;
+  q.params.stride_w = 0;
+  expect_error(q, "stride_w must be >= 1, got 0");
+}
+TEST_F(Fixture, DilationBelowOne) {
+  Problem q = p;
+  q.params.dilation_h = -1;
+  expect_error(q, "dilation_h must be >= 1, got -1");
+}
+TEST_F(Fixture, NegativeExplicitPadding) {
+  Problem q = p;
+  q.params.padding = Padding::kExplicit;
+  q.params.pad_left = -1;
+  expect_error(q, "explicit padding must be >= 0");
+}
+TEST_F(Fixture, EmptyValidOutput) {
+  Problem q = p;
+  q.params.padding = Padding::kValid;
+  q.filter.kh = 11;
+  expect_error(q, "empty output: the dilated kernel (11x3) is larger than the padded input (9x9)");
+}
+TEST_F(Fixture, ThirtyTwoBitOverflow) {
+  Problem q;
+  q.input = {1, 70000, 70000, 1};
+  q.filter = {1, 1, 1, 1};
+  q.output = q.input;
+  Status st = validate(q);
+  EXPECT_NE(st.message().find("32-bit"), std::string::npos) << st.message();
+  q.input = {1, 4, 4, int64_t(1) << 32};
+  st = validate(q);
+  EXPECT_NE(st.message().find("exceeds 2^31 - 1"), std::string::npos) << st.message();
+}
+TEST_F(Fixture, OverlappingStrides) {
+  Problem q = p;
+  q.input_strides.w = 4;  // < C = 8
+  expect_error(q, "input stride_w (4) is smaller than its channel count (8)");
+}
+TEST_F(Fixture, NegativeThreads) {
+  Problem q = p;
+  q.num_threads = -2;
+  expect_error(q, "num_threads must be >= 0");
+}
+TEST_F(Fixture, BadClamp) {
+  Problem q = p;
+  q.params.activation = Activation::kClamp;
+  q.params.clamp_min = 2, q.params.clamp_max = 1;
+  expect_error(q, "clamp_min <= clamp_max");
+}
+TEST_F(Fixture, InPlaceRefused) {
+  Status st = depthwise_conv2d(p, out.data(), filter.data(), nullptr, out.data());
+  EXPECT_NE(st.message().find("overlaps the input"), std::string::npos) << st.message();
+}
+TEST_F(Fixture, UnknownKernelName) {
+  Plan plan;
+  Status st = Plan::create_with_kernel(p, "no_such_kernel", &plan);
+  EXPECT_EQ(st.message(), "no kernel named 'no_such_kernel' in this build");
+}
+TEST_F(Fixture, UninitializedPlan) {
+  Plan plan;
+  EXPECT_NE(plan.run(in.data(), filter.data(), nullptr, out.data()).message().find("not initialized"),
+            std::string::npos);
+}
+
+// ----- NaN / Inf ------------------------------------------------------------------------------
+
+TEST(SpecialValues, NanAndInfPropagateLikeTheReference) {
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kRelu6}) {
+    for (int c : {5, 40}) {
+      Spec s;
+      s.h = 10, s.w = 12, s.c = c, s.act = act;
+      Problem p = problem_of(s);
+      dwconv_test::Tensors t(p, 3);
+      t.input[7 * c + 1] = std::numeric_limits<float>::quiet_NaN();
+      t.input[40 * c + 2] = std::numeric_limits<float>::infinity();
+      t.input[90 * c + 3] = -std::numeric_limits<float>::infinity();
+      t.filter[4 * c + 2] = std::numeric_limits<float>::infinity();  // centre tap: 0*Inf at the border
+      std::vector<float> ref = t.output;
+      for (const auto &k : available_kernels()) {
+        Plan plan;
+        if (!Plan::create_with_kernel(p, k.name, &plan).ok()) continue;
+        std::vector<float> got = t.output;
+        ASSERT_TRUE(plan.run(t.input.data(), t.filter.data(), nullptr, got.data()).ok());
+        ASSERT_TRUE(reference_depthwise_conv2d(p, t.input.data(), t.filter.data(), nullptr, ref.data()).ok());
+        int specials = 0;
+        for (size_t i = 0; i < ref.size(); i++) {
+          if (std::isnan(ref[i])) {
+            ASSERT_TRUE(std::isnan(got[i])) << k.name << " element " << i << " got " << got[i];
+            specials++;
+          } else if (std::isinf(ref[i])) {
+            ASSERT_EQ(got[i], ref[i]) << k.name << " element " << i;
+            specials++;
+          } else {
+            ASSERT_FALSE(std::isnan(got[i]) || std::isinf(got[i])) << k.name << " element " << i;
+          }
+        }
+        EXPECT_GT(specials, 3);
+      }
+    }
+  }
+}
+
+// ----- plans, threads, ISA ---------------------------------------------------------------------
+
+TEST(Plan, ReusedAcrossRunsAndThreadCounts) {
+  Spec s;
+  s.h = 33, s.w = 29, s.c = 48;
+  for (int threads : {1, 2, 0}) {
+    s.threads = threads;
+    EXPECT_EQ(dwconv_test::check_against_reference(problem_of(s), "", 11 + threads), "");
+  }
+  Plan plan;
+  ASSERT_TRUE(Plan::create(problem_of(s), &plan).ok());
+  EXPECT_STREQ(plan.kernel_name(), "dwconv_f32_k3x3_m1__x86");
+  EXPECT_NE(plan.selection_reason().find("fixed 3x3"), std::string::npos);
+}
+
+TEST(Isa, ForcedLevelIsTheActiveOne) {
+  const char *env = std::getenv("DWCONV_MAX_ISA");
+  const Isa cpu = cpu_isa();
+  if (env == nullptr) {
+    EXPECT_EQ(active_isa(), cpu);
+    return;
+  }
+  Isa want = Isa::kAvx512;
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512})
+    if (std::strcmp(env, isa_name(i)) == 0) want = i;
+  if (static_cast<int>(want) > static_cast<int>(cpu)) GTEST_SKIP() << "this CPU lacks " << env;
+  EXPECT_EQ(active_isa(), want);
+  // The kernels' own dispatchers picked exactly this level.
+  Spec s;
+  EXPECT_EQ(dwconv_test::check_against_reference(problem_of(s), "", 1), "");
+  EXPECT_EQ(dispatched_isa(), static_cast<int>(want));
+}
+
+TEST(Isa, CannotChangeAfterFirstConvolution) {
+  Spec s;
+  EXPECT_EQ(dwconv_test::check_against_reference(problem_of(s), "", 1), "");
+  const Isa other = active_isa() == Isa::kBaseline ? Isa::kSse41 : Isa::kBaseline;
+  Status st = set_max_isa(other);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("before the first convolution"), std::string::npos);
+}
+
+}  // namespace
