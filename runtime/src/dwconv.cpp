@@ -160,7 +160,10 @@ Isa active_isa() {
   return static_cast<Isa>(std::min(static_cast<int>(cpu_isa()), g_max_isa.load()));
 }
 
-int dispatched_isa() { return g_dispatched_isa.load(); }
+int dispatched_isa() {
+  // The last target of each dispatcher (baseline x86-64) is taken without asking the hook.
+  return g_dispatched.load() ? std::max(g_dispatched_isa.load(), 0) : -1;
+}
 
 void activation_bounds(const ConvParams &p, float *lo, float *hi) {
   const float inf = std::numeric_limits<float>::infinity();
