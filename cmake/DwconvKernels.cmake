@@ -1,6 +1,6 @@
 # Generation of dwconv's kernels at build time.
 #
-# dwconv_add_kernel(NAME FAMILY fam TARGETS t... [KERNEL_W w] [KERNEL_H h] [MULTIPLIER_ONE]
+# dwconv_add_kernel(NAME FAMILY fam TARGETS t... [KERNEL_W w] [KERNEL_H h] [MULTIPLIER m]
 #                   [SCHEDULE "k=v,..."])
 #   runs the generator for one kernel (one multi-target library for all TARGETS, dispatching on
 #   the CPU at run time), emits its STMT and ASSEMBLY next to it in the build folder, and records
@@ -18,7 +18,7 @@ set(DWCONV_X86_TARGETS
     CACHE STRING "Halide targets of the x86 kernels, most capable first (the last is the fallback)")
 
 function(dwconv_add_kernel NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 K "MULTIPLIER_ONE" "FAMILY;KERNEL_W;KERNEL_H;SCHEDULE" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;SCHEDULE" "TARGETS")
   if (NOT K_FAMILY OR NOT K_TARGETS)
     message(FATAL_ERROR "dwconv_add_kernel(${NAME}): FAMILY and TARGETS are required")
   endif ()
@@ -28,9 +28,8 @@ function(dwconv_add_kernel NAME)
   if (NOT K_KERNEL_H)
     set(K_KERNEL_H 0)
   endif ()
-  set(m1 false)
-  if (K_MULTIPLIER_ONE)
-    set(m1 true)
+  if (NOT K_MULTIPLIER)
+    set(K_MULTIPLIER 0)
   endif ()
   if (NOT TARGET dwconv_halide_runtime)
     add_halide_runtime(dwconv_halide_runtime TARGETS ${K_TARGETS})
@@ -46,12 +45,12 @@ function(dwconv_add_kernel NAME)
     FUNCTION_NAME ${NAME}
     TARGETS ${K_TARGETS}
     USE_RUNTIME dwconv_halide_runtime
-    PARAMS kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} multiplier_one=${m1} ${sched_param}
+    PARAMS kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} fixed_multiplier=${K_MULTIPLIER} ${sched_param}
     STMT stmt_files
     ASSEMBLY asm_files)
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNELS ${NAME})
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNEL_ENTRIES
-    "DWCONV_KERNEL(${NAME}, \"${K_FAMILY}\", ${K_KERNEL_W}, ${K_KERNEL_H}, ${m1}, \"${K_SCHEDULE}\")")
+    "DWCONV_KERNEL(${NAME}, \"${K_FAMILY}\", ${K_KERNEL_W}, ${K_KERNEL_H}, ${K_MULTIPLIER}, \"${K_SCHEDULE}\")")
 endfunction()
 
 # The object files of all kernels and of the shared runtime, to be compiled into one library.

@@ -40,6 +40,7 @@ struct Algorithm {
   // A schedule stages it per task, which turns the channel gather of M > 1
   // into one pass per staged pixel instead of one per tap.
   Halide::Func replicated;
+  Halide::Func channel_of;  // co -> c = co / M
   Halide::Func conv;    // bias + sum of taps
   Halide::Func output;  // activation applied
   Halide::Expr multiplier, kernel_w, kernel_h;
@@ -58,8 +59,12 @@ inline Algorithm define_algorithm(const AlgorithmInputs &in) {
       {{0, in.in_channels}, {0, in.in_width}, {0, in.in_height}, {Expr(), Expr()}});
   a.padded = Func("padded");  // named, so that it reads well in STMT output and profiles
   a.padded(co, x, y, n) = bounded(co, x, y, n);
+  // The input channel of output channel co. A schedule computes it as a table when M is a
+  // runtime value (so no vector division remains), or inlines it when M is a constant.
+  a.channel_of = Func("channel_of");
+  a.channel_of(co) = co / in.multiplier;
   a.replicated = Func("replicated");
-  a.replicated(co, x, y, n) = a.padded(co / in.multiplier, x, y, n);
+  a.replicated(co, x, y, n) = a.padded(a.channel_of(co), x, y, n);
 
   a.r = RDom(0, in.kernel_w, 0, in.kernel_h, "r");
   const RVar &kx = a.r.x, &ky = a.r.y;

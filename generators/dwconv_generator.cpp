@@ -14,8 +14,9 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   // 0 = taken from the filter at run time; otherwise the filter must have this size.
   GeneratorParam<int> kernel_w{"kernel_w", 0};
   GeneratorParam<int> kernel_h{"kernel_h", 0};
-  // true: channel multiplier M fixed at 1 (output channel co reads input channel co).
-  GeneratorParam<bool> multiplier_one{"multiplier_one", false};
+  // Channel multiplier M fixed at compile time (the channel map co / M becomes a shuffle);
+  // 0 = taken from the `multiplier` input at run time.
+  GeneratorParam<int> multiplier_fixed{"fixed_multiplier", 0};
   // Schedule parameters as "key=value,...", for the target family's parameter struct.
   GeneratorParam<std::string> schedule_params{"schedule", ""};
 
@@ -44,7 +45,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     in.in_channels = input.dim(0).extent();
     in.in_width = input.dim(1).extent();
     in.in_height = input.dim(2).extent();
-    in.multiplier = multiplier_one ? Expr(1) : Expr(multiplier);
+    in.multiplier = multiplier_fixed > 0 ? Expr((int)multiplier_fixed) : Expr(multiplier);
     in.kernel_w = kernel_w > 0 ? Expr((int)kernel_w) : filter.dim(1).extent();
     in.kernel_h = kernel_h > 0 ? Expr((int)kernel_h) : filter.dim(2).extent();
     in.stride_x = stride_x;
@@ -72,6 +73,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     if (kernel_w > 0) filter.dim(1).set_extent(kernel_w);
     if (kernel_h > 0) filter.dim(2).set_extent(kernel_h);
 
+
     // Estimates (MobileNet's 56x56x128 3x3 layer) for Halide's autoschedulers.
     input.set_estimates({{0, 128}, {0, 58}, {0, 58}, {0, 1}});
     filter.set_estimates({{0, 128}, {0, 3}, {0, 3}});
@@ -96,7 +98,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     ctx.out_height = output.dim(2).extent();
     ctx.kernel_w = kernel_w;
     ctx.kernel_h = kernel_h;
-    ctx.multiplier_one = multiplier_one;
+    ctx.multiplier = multiplier_fixed;
     const Halide::Target t = get_target();
     if (t.arch == Halide::Target::X86) {
       schedule_x86(algo_, x86_params_from_string(schedule_params), ctx, t);

@@ -23,7 +23,7 @@ struct WorkloadShape {
 struct ScheduleContext {
   Halide::Expr out_channels, out_width, out_height;  // extents of the output
   int kernel_w = 0, kernel_h = 0;  // compile-time kernel size, 0 when it is a runtime value
-  bool multiplier_one = false;     // compile-time M == 1
+  int multiplier = 0;  // compile-time M, 0 when it is a runtime value
 };
 
 // Parameter structs expose their fields through visit_fields(P&, F) (defined next to each

@@ -114,6 +114,10 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
             fixed_kernel, TailStrategy::RoundUp);
   tile_conv(a.conv, a.conv.update(0), a, p, lanes, fixed_kernel, TailStrategy::Predicate);
 
+  if (ctx.multiplier == 0) {
+    // Runtime M: the channel map as a table, once per call (no vector division per element).
+    a.channel_of.compute_root().vectorize(a.co, lanes, TailStrategy::GuardWithIf);
+  }
   if (p.stage_input) {
     // Zero-padded strip (all channels of the task's channel block) computed once per task.
     // Rounding channels up is safe: padded is zero beyond the last channel.

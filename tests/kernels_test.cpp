@@ -56,6 +56,20 @@ std::vector<Named> named_cases() {
     Spec thr = s; thr.threads = 1; thr.h = 30; add(K + "_one_thread", thr);
     Spec wide = s; wide.c = 64; wide.h = 20; wide.w = 37; add(K + "_fast_path_wide", wide);
   }
+  // The M == 2 kernels get the same edge cases.
+  const size_t base_count = v.size();
+  for (size_t i = 0; i < base_count; i++) {
+    const std::string &n = v[i].name;
+    for (const char *tag : {"_c1", "_c17", "_stride2", "_stride_w3", "_dilation2", "_valid", "_explicit",
+                            "_image_smaller", "_batch3", "_bias_relu", "_non_contiguous", "_fast_path_wide"}) {
+      if (n.find(tag) != std::string::npos) {
+        Spec m2 = v[i].spec;
+        m2.m = 2;
+        add(n + "_m2", m2);
+        break;
+      }
+    }
+  }
   Spec k1; k1.kh = k1.kw = 1; add("k1x1", k1);
   Spec k7; k7.kh = k7.kw = 7; k7.h = 12; k7.w = 10; add("k7x7", k7);
   Spec k31; k31.kh = 3; k31.kw = 1; add("k3x1_asymmetric", k31);

@@ -208,7 +208,7 @@ std::vector<KernelDesc> available_kernels() {
   std::vector<KernelDesc> v;
   for (int i = 0; i < detail::kernel_count(); i++) {
     const detail::KernelInfo &k = detail::kernel(i);
-    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier_one, k.schedule});
+    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier, k.schedule});
   }
   return v;
 }

@@ -8,7 +8,7 @@ namespace dwconv {
 namespace detail {
 namespace {
 
-#define DWCONV_KERNEL(name, family, kw, kh, m1, schedule) {#name, family, kw, kh, m1, schedule, name},
+#define DWCONV_KERNEL(name, family, kw, kh, m, schedule) {#name, family, kw, kh, m, schedule, name},
 const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 #undef DWCONV_KERNEL
 
@@ -16,14 +16,14 @@ const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 // Specialized kernels (fixed size: taps unrolled; M == 1: no channel gather) win.
 int fit(const KernelInfo &k, const Problem &p) {
   if (!kernel_serves(k, p)) return -1;
-  return (k.kernel_w != 0 ? 2 : 0) + (k.multiplier_one ? 1 : 0);
+  return (k.kernel_w != 0 ? 2 : 0) + (k.multiplier != 0 ? 1 : 0);
 }
 
 }  // namespace
 
 bool kernel_serves(const KernelInfo &k, const Problem &p) {
   if (k.kernel_w != 0 && (k.kernel_w != p.filter.kw || k.kernel_h != p.filter.kh)) return false;
-  return !(k.multiplier_one && p.filter.m != 1);
+  return k.multiplier == 0 || k.multiplier == p.filter.m;
 }
 
 int kernel_count() { return static_cast<int>(sizeof(kKernels) / sizeof(kKernels[0])); }
@@ -46,7 +46,8 @@ int select_kernel(const Problem &p, std::string *reason) {
     *reason = std::string(k.kernel_w ? "fixed " + std::to_string(k.kernel_h) + "x" +
                                            std::to_string(k.kernel_w) + " kernel (taps unrolled)"
                                      : "any kernel size") +
-              (k.multiplier_one ? ", M == 1 (no channel gather)" : ", any M") +
+              (k.multiplier ? ", M == " + std::to_string(k.multiplier) + " (channel map known at compile time)"
+                            : std::string(", any M (channel map from a table)")) +
               ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "");
   }
   return best;

@@ -19,7 +19,7 @@ struct KernelInfo {
   const char *name;
   const char *family;  // schedule family: "x86", ...
   int kernel_w, kernel_h;  // 0: any size
-  bool multiplier_one;     // serves M == 1 only
+  int multiplier;          // serves only this M; 0: any M
   const char *schedule;    // schedule parameters it was generated with ("" = defaults)
   KernelFn fn;
 };

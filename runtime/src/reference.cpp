@@ -3,6 +3,10 @@
 #include "dwconv/dwconv.h"
 #include "problem_check.h"
 
+#include <cmath>
+#include <sstream>
+#include <vector>
+
 namespace dwconv {
 
 Status reference_depthwise_conv2d(const Problem &p, const float *input, const float *filter,
@@ -41,6 +45,59 @@ Status reference_depthwise_conv2d(const Problem &p, const float *input, const fl
       }
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace dwconv
+
+namespace dwconv {
+
+Status check_against_reference(const Problem &p, const float *input, const float *filter,
+                               const float *bias, const float *output) {
+  Status s = validate(p);
+  if (!s.ok()) return s;
+  if (output == nullptr) return Status(StatusCode::kInvalidArgument, "output pointer is null");
+  // Reference and the reduction's scale sum |x*w|, both dense.
+  Problem dense = p;
+  dense.input_strides = {};
+  dense.output_strides = {};
+  const detail::DenseStrides is = detail::input_strides(p), os = detail::output_strides(p);
+  const int64_t in_count = p.input.n * p.input.h * p.input.w * p.input.c;
+  const int64_t out_count = p.output.n * p.output.h * p.output.w * p.output.c;
+  const int64_t fil_count = p.filter.kh * p.filter.kw * p.filter.c * p.filter.m;
+  std::vector<float> in(in_count), in_abs(in_count), fil_abs(fil_count), ref(out_count), scale(out_count);
+  for (int64_t n = 0, i = 0; n < p.input.n; n++)
+    for (int64_t y = 0; y < p.input.h; y++)
+      for (int64_t x = 0; x < p.input.w; x++)
+        for (int64_t c = 0; c < p.input.c; c++, i++) {
+          in[i] = input[n * is.n + y * is.h + x * is.w + c];
+          in_abs[i] = std::fabs(in[i]);
+        }
+  for (int64_t i = 0; i < fil_count; i++) fil_abs[i] = std::fabs(filter[i]);
+  s = reference_depthwise_conv2d(dense, in.data(), filter, bias, ref.data());
+  if (!s.ok()) return s;
+  Problem plain = dense;
+  plain.bias_length = 0;
+  plain.params.activation = Activation::kNone;
+  reference_depthwise_conv2d(plain, in_abs.data(), fil_abs.data(), nullptr, scale.data());
+  const int64_t cm = p.output.c;
+  for (int64_t n = 0, i = 0; n < p.output.n; n++)
+    for (int64_t y = 0; y < p.output.h; y++)
+      for (int64_t x = 0; x < p.output.w; x++)
+        for (int64_t c = 0; c < cm; c++, i++) {
+          const float got = output[n * os.n + y * os.h + x * os.w + c], want = ref[i];
+          const double tol = 1e-5 * (double(scale[i]) + (bias ? std::fabs(bias[c]) : 0.0)) + 1e-6;
+          bool ok;
+          if (std::isnan(want) || std::isnan(got)) ok = std::isnan(want) && std::isnan(got);
+          else if (std::isinf(want) || std::isinf(got)) ok = want == got;
+          else ok = std::fabs(double(got) - double(want)) <= tol;
+          if (!ok) {
+            std::ostringstream msg;
+            msg << "mismatch at (n=" << n << ", y=" << y << ", x=" << x << ", co=" << c << "): got " << got
+                << ", want " << want << " (tolerance " << tol << ")";
+            return Status(StatusCode::kInternal, msg.str());
+          }
+        }
   return Status::Ok();
 }
 

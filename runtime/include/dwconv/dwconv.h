@@ -132,7 +132,7 @@ struct KernelDesc {
   std::string name;    // e.g. "dwconv_f32_k3x3_m1__x86"
   std::string family;  // schedule family, e.g. "x86"
   int kernel_w = 0, kernel_h = 0;  // 0: any size
-  bool multiplier_one = false;     // serves M == 1 only
+  int multiplier = 0;              // serves only this M; 0: any M
   std::string schedule;            // schedule parameters it was generated with
 };
 std::vector<KernelDesc> available_kernels();
@@ -146,6 +146,12 @@ Status depthwise_conv2d(const Problem &problem, const float *input, const float 
 // tuner to check every kernel.
 Status reference_depthwise_conv2d(const Problem &problem, const float *input, const float *filter,
                                   const float *bias, float *output);
+
+// Checks `output` against the reference for the same data, element by element, with the
+// tolerance |out - ref| <= 1e-5 * (sum |x*w| + |bias|) + 1e-6 (NaN and +-Inf must match exactly).
+// Returns Ok, or an error naming the first mismatching coordinate (n, y, x, co).
+Status check_against_reference(const Problem &problem, const float *input, const float *filter,
+                               const float *bias, const float *output);
 
 // The activation exactly as the kernels apply it: comparisons that let NaN through.
 inline float apply_activation(float v, float lo, float hi) {

@@ -1,0 +1,109 @@
+// Google Benchmark over bench/shapes.csv: every implementation of this build (dwconv, peers,
+// the naive loop) at 1 and 2 threads. Each implementation's output is checked against the
+// reference once per shape before it is timed; a failing or unsupported case is reported as
+// an error ("mismatch: ..." / "unsupported: ...") and not timed.
+//
+//   dwconv_bench [--shapes=bench/shapes.csv] [--rotate_mib=16] [google benchmark flags]
+// Run with --benchmark_repetitions=N --benchmark_enable_random_interleaving=true for medians
+// of interleaved runs.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <iostream>
+#include <random>
+
+#include "impl.h"
+#include "shapes.h"
+
+namespace dwconv_bench {
+namespace {
+
+std::string g_shapes = DWCONV_DEFAULT_SHAPES;
+double g_rotate_mib = 16;
+
+// Rotating copies of input and output, so that not every iteration finds its data hot in L1/L2.
+struct Data {
+  std::vector<std::vector<float>> inputs, outputs;
+  std::vector<float> filter;
+  Data(const dwconv::Problem &p) {
+    const size_t in = p.input.n * p.input.h * p.input.w * p.input.c;
+    const size_t out = p.output.n * p.output.h * p.output.w * p.output.c;
+    const double mib = 4.0 * (in + out) / (1 << 20);
+    const int copies = std::max(1, std::min(8, int(g_rotate_mib / std::max(mib, 1e-9))));
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int i = 0; i < copies; i++) {
+      inputs.emplace_back(in);
+      for (float &v : inputs.back()) v = u(rng);
+      outputs.emplace_back(out, 0.0f);
+    }
+    filter.resize(p.filter.kh * p.filter.kw * p.filter.c * p.filter.m);
+    for (float &v : filter) v = u(rng);
+  }
+};
+
+void run_case(benchmark::State &state, const NamedShape &shape, Impl *impl, int threads) {
+  const dwconv::Problem &p = shape.problem;
+  Data d(p);
+  std::string why = impl->prepare(p, threads, d.filter.data());
+  if (!why.empty()) {
+    state.SkipWithError(("unsupported: " + why).c_str());
+    return;
+  }
+  impl->run(d.inputs[0].data(), d.outputs[0].data());
+  dwconv::Status st = dwconv::check_against_reference(p, d.inputs[0].data(), d.filter.data(), nullptr,
+                                                      d.outputs[0].data());
+  if (!st.ok()) {
+    state.SkipWithError(("mismatch: " + st.message()).c_str());
+    return;
+  }
+  size_t k = 0;
+  for (auto _ : state) {
+    impl->run(d.inputs[k].data(), d.outputs[k].data());
+    benchmark::ClobberMemory();
+    k = (k + 1) % d.inputs.size();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops(p) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(bytes(p) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(impl->detail());
+}
+
+}  // namespace
+}  // namespace dwconv_bench
+
+int main(int argc, char **argv) {
+  using namespace dwconv_bench;
+  std::vector<char *> rest;
+  for (int i = 0; i < argc; i++) {
+    if (std::strncmp(argv[i], "--shapes=", 9) == 0) g_shapes = argv[i] + 9;
+    else if (std::strncmp(argv[i], "--rotate_mib=", 13) == 0) g_rotate_mib = std::atof(argv[i] + 13);
+    else rest.push_back(argv[i]);
+  }
+  int rc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rc, rest.data());
+  static std::vector<NamedShape> shapes;
+  static std::vector<std::unique_ptr<Impl>> impls;
+  try {
+    shapes = load_shapes(g_shapes);
+  } catch (const std::exception &e) {
+    std::cerr << "dwconv_bench: " << e.what() << "\n";
+    return 1;
+  }
+  // Threads 1 and 2 each get their own instance so that plans keep their thread count.
+  for (int threads : {1, 2}) {
+    for (auto &impl : all_impls()) {
+      Impl *raw = impl.get();
+      impls.push_back(std::move(impl));
+      if (raw->name() == "naive" && threads != 1) continue;
+      for (const NamedShape &s : shapes) {
+        auto *b = benchmark::RegisterBenchmark((raw->name() + "/" + s.name + "/threads:" + std::to_string(threads)).c_str(),
+                                               [&s, raw, threads](benchmark::State &st) { run_case(st, s, raw, threads); });
+        b->UseRealTime()->Unit(benchmark::kMicrosecond);
+        if (raw->name() == "naive") b->Iterations(1);
+      }
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
