@@ -1,7 +1,7 @@
 # Generation of dwconv's kernels at build time.
 #
 # dwconv_add_kernel(NAME FAMILY fam TARGETS t... [KERNEL_W w] [KERNEL_H h] [MULTIPLIER m]
-#                   [SCHEDULE "k=v,..."])
+#                   [SCHEDULE "k=v,..."] [WORKLOAD key])
 #   runs the generator for one kernel (one multi-target library for all TARGETS, dispatching on
 #   the CPU at run time), emits its STMT and ASSEMBLY next to it in the build folder, and records
 #   it for the kernel table that the runtime is compiled with.
@@ -18,7 +18,7 @@ set(DWCONV_X86_TARGETS
     CACHE STRING "Halide targets of the x86 kernels, most capable first (the last is the fallback)")
 
 function(dwconv_add_kernel NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;SCHEDULE" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;SCHEDULE;WORKLOAD" "TARGETS")
   if (NOT K_FAMILY OR NOT K_TARGETS)
     message(FATAL_ERROR "dwconv_add_kernel(${NAME}): FAMILY and TARGETS are required")
   endif ()
@@ -50,7 +50,7 @@ function(dwconv_add_kernel NAME)
     ASSEMBLY asm_files)
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNELS ${NAME})
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNEL_ENTRIES
-    "DWCONV_KERNEL(${NAME}, \"${K_FAMILY}\", ${K_KERNEL_W}, ${K_KERNEL_H}, ${K_MULTIPLIER}, \"${K_SCHEDULE}\")")
+    "DWCONV_KERNEL(${NAME}, \"${K_FAMILY}\", ${K_KERNEL_W}, ${K_KERNEL_H}, ${K_MULTIPLIER}, \"${K_SCHEDULE}\", \"${K_WORKLOAD}\")")
 endfunction()
 
 # The object files of all kernels and of the shared runtime, to be compiled into one library.

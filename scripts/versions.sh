@@ -8,5 +8,5 @@ DWCONV_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev libxnnpack-dev libpthreadpool-dev
   g++-aarch64-linux-gnu qemu-user llvm-14
-  openssh-server openssh-client
+  openssh-server openssh-client nlohmann-json3-dev
 )

@@ -179,6 +179,14 @@ Status Plan::create(const Problem &problem, Plan *plan) {
   return create_with_kernel(problem, "", plan);
 }
 
+Status Plan::create_general(const Problem &problem, Plan *plan) {
+  Status s = create_with_kernel(problem, "", plan);
+  if (s.ok()) {
+    plan->kernel_ = detail::select_kernel(problem, &plan->reason_, /*general_only=*/true);
+  }
+  return s;
+}
+
 Status Plan::create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan) {
   if (plan == nullptr) return Status(StatusCode::kInvalidArgument, "plan is null");
   Status s = init_runtime();
@@ -208,7 +216,7 @@ std::vector<KernelDesc> available_kernels() {
   std::vector<KernelDesc> v;
   for (int i = 0; i < detail::kernel_count(); i++) {
     const detail::KernelInfo &k = detail::kernel(i);
-    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier, k.schedule});
+    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier, k.schedule, k.workload});
   }
   return v;
 }

@@ -8,7 +8,8 @@ namespace dwconv {
 namespace detail {
 namespace {
 
-#define DWCONV_KERNEL(name, family, kw, kh, m, schedule) {#name, family, kw, kh, m, schedule, name},
+#define DWCONV_KERNEL(name, family, kw, kh, m, schedule, workload) \
+  {#name, family, kw, kh, m, schedule, workload, name},
 const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 #undef DWCONV_KERNEL
 
@@ -22,6 +23,7 @@ int fit(const KernelInfo &k, const Problem &p) {
 }  // namespace
 
 bool kernel_serves(const KernelInfo &k, const Problem &p) {
+  if (k.workload[0] != '\0' && workload_key(p) != k.workload) return false;
   if (k.kernel_w != 0 && (k.kernel_w != p.filter.kw || k.kernel_h != p.filter.kh)) return false;
   return k.multiplier == 0 || k.multiplier == p.filter.m;
 }
@@ -35,9 +37,18 @@ int find_kernel(const std::string &name) {
   return -1;
 }
 
-int select_kernel(const Problem &p, std::string *reason) {
+int select_kernel(const Problem &p, std::string *reason, bool general_only) {
+  const std::string key = workload_key(p);
+  for (int i = 0; i < kernel_count(); i++) {
+    if (!general_only && kKernels[i].workload[0] != '\0' && key == kKernels[i].workload &&
+        kernel_serves(kKernels[i], p)) {
+      if (reason) *reason = std::string("tuned for workload ") + key + " (" + kKernels[i].schedule + ")";
+      return i;
+    }
+  }
   int best = -1, best_fit = -1;
   for (int i = 0; i < kernel_count(); i++) {
+    if (kKernels[i].workload[0] != '\0') continue;
     int f = fit(kKernels[i], p);
     if (f > best_fit) best = i, best_fit = f;
   }
@@ -48,7 +59,8 @@ int select_kernel(const Problem &p, std::string *reason) {
                                      : "any kernel size") +
               (k.multiplier ? ", M == " + std::to_string(k.multiplier) + " (channel map known at compile time)"
                             : std::string(", any M (channel map from a table)")) +
-              ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "");
+              ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "") +
+              (general_only ? "" : "; [tuning] no entry for " + key);
   }
   return best;
 }

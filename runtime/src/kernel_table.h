@@ -21,13 +21,15 @@ struct KernelInfo {
   int kernel_w, kernel_h;  // 0: any size
   int multiplier;          // serves only this M; 0: any M
   const char *schedule;    // schedule parameters it was generated with ("" = defaults)
+  const char *workload;    // workload_key() it was tuned for; "" = general kernel
   KernelFn fn;
 };
 
 int kernel_count();
 const KernelInfo &kernel(int index);
 // Index of the kernel that serves `problem` best, with the reason; -1 if none can.
-int select_kernel(const Problem &problem, std::string *reason);
+// A tuned kernel for exactly this workload wins unless general_only.
+int select_kernel(const Problem &problem, std::string *reason, bool general_only = false);
 // Whether kernel k can compute `problem` (kernel size and multiplier).
 bool kernel_serves(const KernelInfo &k, const Problem &problem);
 // Index of the kernel with this name, or -1.

@@ -169,6 +169,17 @@ Status compute_output_shape(const TensorShape &in, const FilterShape &f, const C
   return Status::Ok();
 }
 
+std::string workload_key(const Problem &p) {
+  ResolvedPadding pad;
+  resolve_padding(p.input, p.filter, p.params, &pad);
+  std::ostringstream os;
+  os << "n" << p.input.n << "_h" << p.input.h << "_w" << p.input.w << "_c" << p.input.c << "_m" << p.filter.m
+     << "_k" << p.filter.kh << "x" << p.filter.kw << "_s" << p.params.stride_h << "x" << p.params.stride_w
+     << "_d" << p.params.dilation_h << "x" << p.params.dilation_w << "_p" << pad.top << "." << pad.bottom << "."
+     << pad.left << "." << pad.right;
+  return os.str();
+}
+
 Status validate(const Problem &p) {
   using detail::invalid;
   TensorShape expect;

@@ -98,6 +98,10 @@ struct ResolvedPadding {
 Status resolve_padding(const TensorShape &input, const FilterShape &filter, const ConvParams &params,
                        ResolvedPadding *padding);
 
+// The workload key of a problem: every shape parameter that a tuned kernel is specific to,
+// e.g. "n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1". Tuning databases and the kernel table use it.
+std::string workload_key(const Problem &problem);
+
 // Checks a problem completely (shapes, strides, 32-bit indexing limits) without data.
 Status validate(const Problem &problem);
 
@@ -107,6 +111,8 @@ class Plan {
   Plan() = default;
   // Validates `problem` and picks the kernel for it on this CPU.
   static Status create(const Problem &problem, Plan *plan);
+  // Same, but never picks a tuned kernel: the heuristic default general kernel.
+  static Status create_general(const Problem &problem, Plan *plan);
   // Same, with a named kernel (see available_kernels()); fails if that kernel cannot serve it.
   static Status create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan);
 
@@ -134,6 +140,7 @@ struct KernelDesc {
   int kernel_w = 0, kernel_h = 0;  // 0: any size
   int multiplier = 0;              // serves only this M; 0: any M
   std::string schedule;            // schedule parameters it was generated with
+  std::string workload;            // tuned for this workload_key() only; "" = general
 };
 std::vector<KernelDesc> available_kernels();
 

@@ -1,0 +1,172 @@
+#include "db.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "Halide.h"
+
+namespace dwconv_tuner {
+
+std::string halide_version() {
+  return std::to_string(HALIDE_VERSION_MAJOR) + "." + std::to_string(HALIDE_VERSION_MINOR) + "." +
+         std::to_string(HALIDE_VERSION_PATCH);
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::string now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string validate_record(const json &r) {
+  if (!r.is_object()) return "not a JSON object";
+  static const char *strings[] = {"workload", "target", "scheduler", "params", "status", "halide", "cpu", "commit", "timestamp"};
+  for (const char *k : strings)
+    if (!r.contains(k) || !r[k].is_string()) return std::string("field '") + k + "' missing or not a string";
+  for (const char *k : {"median_us", "min_us", "max_us", "gflops"})
+    if (!r.contains(k) || !r[k].is_number()) return std::string("field '") + k + "' missing or not a number";
+  if (!r.contains("threads") || !r["threads"].is_number_integer()) return "field 'threads' missing or not an integer";
+  if (!r.contains("final") || !r["final"].is_boolean()) return "field 'final' missing or not a boolean";
+  static const char *statuses[] = {"ok", "wrong", "crash", "timeout", "compile_error"};
+  bool known = false;
+  for (const char *s : statuses) known |= r["status"] == s;
+  if (!known) return "unknown status '" + r["status"].get<std::string>() + "'";
+  if (r["halide"] != halide_version())
+    return "record from Halide " + r["halide"].get<std::string>() + ", this tuner uses Halide " + halide_version();
+  return "";
+}
+
+bool Db::load(const std::string &path, Db *db, std::string *error, bool allow_missing) {
+  db->path_ = path;
+  db->records_.clear();
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    if (allow_missing && errno == ENOENT) return true;
+    *error = path + ": cannot open (" + std::strerror(errno) + ")";
+    return false;
+  }
+  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (!content.empty() && content.back() != '\n') {
+    size_t lines = 1;
+    for (char c : content) lines += c == '\n';
+    *error = path + ":" + std::to_string(lines) + ": truncated record (no newline at the end of the file); "
+             "the database was not modified";
+    return false;
+  }
+  std::istringstream in(content);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    lineno++;
+    if (line.empty()) continue;
+    json r = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (r.is_discarded()) {
+      *error = path + ":" + std::to_string(lineno) + ": not valid JSON; the database was not modified";
+      return false;
+    }
+    std::string why = validate_record(r);
+    if (!why.empty()) {
+      *error = path + ":" + std::to_string(lineno) + ": " + why + "; the database was not modified";
+      return false;
+    }
+    db->records_.push_back(std::move(r));
+  }
+  return true;
+}
+
+bool Db::append(const json &record, std::string *error) {
+  std::string why = validate_record(record);
+  if (!why.empty()) {
+    *error = "refusing to append an invalid record: " + why;
+    return false;
+  }
+  const std::string line = record.dump() + "\n";
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = path_ + ": cannot open for appending (" + std::strerror(errno) + ")";
+    return false;
+  }
+  ssize_t n = ::write(fd, line.data(), line.size());
+  bool ok = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    *error = path_ + ": write failed (" + std::strerror(errno) + ")";
+    return false;
+  }
+  records_.push_back(record);
+  return true;
+}
+
+bool write_atomic(const std::string &path, const std::string &text, std::string *error) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = tmp + ": cannot create (" + std::strerror(errno) + ")";
+    return false;
+  }
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = path + ": write failed (" + std::strerror(errno) + ")";
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+json distill(const std::vector<json> &records) {
+  // Per (workload, target, threads): the best "dwconv" record, preferring final re-measurements.
+  struct Best {
+    const json *tuned = nullptr;
+    double default_gflops = 0;
+    std::map<std::string, double> autoschedulers;
+  };
+  std::map<std::string, Best> best;
+  auto better = [](const json &a, const json *b) {
+    if (!b) return true;
+    if (a["final"] != (*b)["final"]) return a["final"].get<bool>();
+    return a["median_us"].get<double>() < (*b)["median_us"].get<double>();
+  };
+  for (const json &r : records) {
+    if (r["status"] != "ok") continue;
+    const std::string key = r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
+                            std::to_string(r["threads"].get<int>());
+    Best &b = best[key];
+    if (r["scheduler"] == "dwconv") {
+      if (better(r, b.tuned)) b.tuned = &r;
+      if (r.value("is_default", false)) b.default_gflops = std::max(b.default_gflops, r["gflops"].get<double>());
+    } else {
+      double &g = b.autoschedulers[r["scheduler"].get<std::string>()];
+      g = std::max(g, r["gflops"].get<double>());
+    }
+  }
+  json entries = json::array();
+  for (auto &[key, b] : best) {
+    if (!b.tuned) continue;
+    const json &t = *b.tuned;
+    entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
+                       {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},
+                       {"default_gflops", b.default_gflops}, {"autoschedulers", b.autoschedulers},
+                       {"cpu", t["cpu"]}, {"commit", t["commit"]}});
+  }
+  return {{"format", "dwconv-tuned-v1"}, {"halide", halide_version()}, {"entries", entries}};
+}
+
+}  // namespace dwconv_tuner

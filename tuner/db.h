@@ -1,0 +1,47 @@
+// The tuning database: append-only JSON lines, one record per measured candidate, plus the
+// distilled best-per-workload file that the build reads (schedules/tuned/<target>.json).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace dwconv_tuner {
+
+using json = nlohmann::json;
+
+// Record fields (all required): workload (dwconv::workload_key), target, scheduler ("dwconv"
+// or an autoscheduler's name), params, status ("ok", "wrong", "crash", "timeout",
+// "compile_error"), median_us, min_us, max_us, gflops, threads, final (re-measured interleaved
+// at the end of a run), halide, cpu, commit, timestamp.
+class Db {
+ public:
+  // Loads and validates every line. A missing file is an empty database when allow_missing.
+  // Errors name the file and line; the file is never modified by a failed load.
+  static bool load(const std::string &path, Db *db, std::string *error, bool allow_missing = true);
+  // Appends one record as a single write() of a whole line, then fsync: a process killed at
+  // any moment leaves either the whole record or none of it.
+  bool append(const json &record, std::string *error);
+  const std::vector<json> &records() const { return records_; }
+  const std::string &path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<json> records_;
+};
+
+// Checks one record's fields and types; "" if valid, else what is wrong.
+std::string validate_record(const json &r);
+
+// Best ok record per (workload, target, threads) among scheduler "dwconv" records (final
+// re-measurements preferred), with the default's and the autoschedulers' figures beside it.
+json distill(const std::vector<json> &records);
+
+// Writes text to path atomically (temporary file in the same folder, fsync, rename).
+bool write_atomic(const std::string &path, const std::string &text, std::string *error);
+
+std::string halide_version();
+std::string cpu_model();
+std::string now_iso8601();
+
+}  // namespace dwconv_tuner

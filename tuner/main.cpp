@@ -1,0 +1,300 @@
+// dwconv: the command-line tool of the tuner. See `dwconv --help`.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "db.h"
+#include "search.h"
+#include "shapes.h"
+
+namespace dwconv_tuner {
+namespace {
+
+const char *kUsage = R"(dwconv: autotuning for dwconv's depthwise convolution kernels
+
+usage: dwconv <command> [options]
+
+commands:
+  tune      measured search over the schedule parameters for every shape of a shapes file,
+            appending every measurement to a tuning database
+  db check  validate a tuning database (exit 0 when valid, else a message and exit 1)
+  db merge  combine databases (from several machines or shards) into one
+  db distill  write the best-per-workload file the build reads (-DDWCONV_TUNING_DB=...)
+  info      which kernel of this build serves a shape on this machine, and why
+  bench     run the benchmark binary (dwconv vs peers vs naive loop)
+
+`dwconv <command> --help` describes each command.
+)";
+
+const char *kTuneUsage = R"(usage: dwconv tune --shapes FILE --db PATH [options]
+
+Measures, for each workload (shape) of FILE, the heuristic default schedule, Halide's
+autoschedulers (Mullapudi2016, Adams2019, Li2018; once per database), then a seeded
+evolutionary search ranked by a cost model; every candidate is checked against the naive loop
+before it is timed; the best few are re-measured interleaved at the end.
+
+options:
+  --shapes FILE          CSV: name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]
+  --db PATH              tuning database (JSON lines; created if missing; appended to)
+  --target host          where candidates are built and run (host: this machine)
+  --budget-seconds S     total search time over all workloads of this shard (default 600)
+  --seed N               seed of the search (default 1): same seed, same proposals
+  --threads N            thread count the candidates are measured with (default 1)
+  --resume               continue from the candidates already in --db
+  --shard i/n            tune only workloads with index % n == i (0 <= i < n)
+  --distill OUT          also write the best-per-workload file to OUT (atomically)
+  --no-autoschedulers    skip the autoscheduler baselines
+  --json                 one JSON object per measurement on stdout
+)";
+
+const char *kDbUsage = R"(usage:
+  dwconv db check PATH            validate every record (exit 1 and name file:line if not)
+  dwconv db merge A B [...] -o C  union of databases (all validated first), written atomically
+  dwconv db distill DB -o OUT     best schedule per workload, the file the build reads
+)";
+
+const char *kInfoUsage = R"(usage: dwconv info SHAPE [--shapes FILE]
+SHAPE is a shape name from FILE (default bench/shapes.csv) or N,H,W,C,M,KH,KW,stride,dilation,padding.
+Prints the workload key, the kernel this build picks on this CPU, and why.
+)";
+
+bool has_help(int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+  return false;
+}
+
+std::string git_commit() {
+  std::string cmd = std::string("git -C '") + DWCONV_SOURCE_DIR + "' rev-parse --short HEAD 2>/dev/null";
+  FILE *f = popen(cmd.c_str(), "r");
+  if (!f) return "unknown";
+  char buf[64] = {0};
+  std::string s = fgets(buf, sizeof buf, f) ? buf : "unknown";
+  pclose(f);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s.empty() ? "unknown" : s;
+}
+
+int cmd_tune(int argc, char **argv) {
+  if (has_help(argc, argv)) {
+    std::cout << kTuneUsage;
+    return 0;
+  }
+  std::string shapes_path, db_path, target = "host", distill_out;
+  double budget = 600;
+  TuneOptions o;
+  int shard_i = 0, shard_n = 1;
+  bool json_out = false;
+  for (int i = 0; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--shapes") shapes_path = next();
+    else if (a == "--db") db_path = next();
+    else if (a == "--target") target = next();
+    else if (a == "--budget-seconds") budget = std::stod(next());
+    else if (a == "--seed") o.seed = std::stoull(next());
+    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--resume") o.resume = true;
+    else if (a == "--json") json_out = true;
+    else if (a == "--distill") distill_out = next();
+    else if (a == "--no-autoschedulers") o.autoschedulers.clear();
+    else if (a == "--shard") {
+      std::string s = next();
+      if (std::sscanf(s.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 || shard_i >= shard_n)
+        throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got " + s);
+    } else throw std::invalid_argument("unknown option " + a + " (see dwconv tune --help)");
+  }
+  if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
+  if (target != "host") throw std::invalid_argument("--target " + target + ": only 'host' has a runner in this build");
+  if (o.threads < 1) throw std::invalid_argument("--threads must be >= 1");
+  Db db;
+  std::string err;
+  if (!Db::load(db_path, &db, &err)) {
+    std::cerr << "dwconv tune: refusing the database: " << err << "\n";
+    return 1;
+  }
+  auto shapes = dwconv_bench::load_shapes(shapes_path);
+  std::vector<dwconv_bench::NamedShape> mine;
+  for (size_t i = 0; i < shapes.size(); i++)
+    if (int(i % shard_n) == shard_i) mine.push_back(shapes[i]);
+  o.target = std::string("x86-64-") + dwconv::isa_name(dwconv::active_isa());
+  o.commit = git_commit();
+  const bool tty = isatty(STDOUT_FILENO) && !json_out;
+  Progress progress;
+  progress.on_trial = [&](const std::string &name, const json &r, int trial, double best, double dflt, double t) {
+    if (json_out) {
+      json j = r;
+      j["shape"] = name;
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    char line[256];
+    std::snprintf(line, sizeof line, "[tune] %-12s trial %3d  %6.1f s  best %6.1f GFLOP/s  %5.2fx over default  (%s %s)",
+                  name.c_str(), trial, t, best, dflt > 0 ? best / dflt : 0.0, r["scheduler"].get<std::string>().c_str(),
+                  r["status"].get<std::string>().c_str());
+    if (tty) std::cout << "\r" << line << "\033[K" << std::flush;
+    else std::cout << line << "\n";
+  };
+  std::vector<TuneResult> results;
+  for (size_t i = 0; i < mine.size(); i++) {
+    o.budget_s = budget / mine.size();
+    results.push_back(tune_workload(mine[i], db, o, progress));
+    if (tty) std::cout << "\n";
+  }
+  if (!json_out) {
+    std::printf("\n%-12s %10s %10s %8s %10s %10s %10s\n", "shape", "default", "tuned", "speedup", "Mullapudi", "Adams2019", "Li2018");
+    for (size_t i = 0; i < results.size(); i++) {
+      auto &r = results[i];
+      auto as = [&](const char *n) { auto it = r.autoscheduler_gflops.find(n); return it == r.autoscheduler_gflops.end() ? 0.0 : it->second; };
+      std::printf("%-12s %10.2f %10.2f %7.2fx %10.2f %10.2f %10.2f\n", mine[i].name.c_str(), r.default_gflops, r.best_gflops,
+                  r.default_gflops > 0 ? r.best_gflops / r.default_gflops : 0.0, as("Mullapudi2016"), as("Adams2019"), as("Li2018"));
+    }
+    std::printf("(GFLOP/s at %d thread(s), medians; database %s)\n", o.threads, db_path.c_str());
+  }
+  if (!distill_out.empty()) {
+    if (!write_atomic(distill_out, distill(db.records()).dump(1) + "\n", &err)) {
+      std::cerr << "dwconv tune: " << err << "\n";
+      return 1;
+    }
+    if (!json_out) std::printf("distilled: %s\n", distill_out.c_str());
+  }
+  return 0;
+}
+
+int cmd_db(int argc, char **argv) {
+  if (argc < 1 || has_help(argc, argv)) {
+    std::cout << kDbUsage;
+    return argc < 1 ? 1 : 0;
+  }
+  std::string sub = argv[0];
+  std::string err;
+  if (sub == "check") {
+    if (argc != 2) throw std::invalid_argument("usage: dwconv db check PATH");
+    Db db;
+    if (!Db::load(argv[1], &db, &err, /*allow_missing=*/false)) {
+      std::cerr << "dwconv db check: " << err << "\n";
+      return 1;
+    }
+    std::printf("%s: %zu valid records\n", argv[1], db.records().size());
+    return 0;
+  }
+  std::vector<std::string> inputs;
+  std::string out;
+  for (int i = 1; i < argc; i++) {
+    if (!std::strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+    else inputs.push_back(argv[i]);
+  }
+  if (out.empty() || inputs.empty()) throw std::invalid_argument("usage: dwconv db " + sub + " INPUT... -o OUT");
+  std::vector<json> all;
+  std::set<std::string> keys;
+  for (const auto &in : inputs) {
+    Db db;
+    if (!Db::load(in, &db, &err, /*allow_missing=*/false)) {
+      std::cerr << "dwconv db " << sub << ": " << err << "\n";
+      return 1;
+    }
+    for (const json &r : db.records())
+      if (keys.insert(r.dump()).second) all.push_back(r);  // the same record from two shards once
+  }
+  std::string text;
+  if (sub == "merge") {
+    for (const json &r : all) text += r.dump() + "\n";
+  } else if (sub == "distill") {
+    text = distill(all).dump(1) + "\n";
+  } else {
+    throw std::invalid_argument("unknown db command '" + sub + "' (check, merge, distill)");
+  }
+  if (!write_atomic(out, text, &err)) {
+    std::cerr << "dwconv db " << sub << ": " << err << "\n";
+    return 1;
+  }
+  std::printf("%s: %zu records from %zu file(s)\n", out.c_str(), all.size(), inputs.size());
+  return 0;
+}
+
+int cmd_info(int argc, char **argv) {
+  if (argc < 1 || has_help(argc, argv)) {
+    std::cout << kInfoUsage;
+    return argc < 1 ? 1 : 0;
+  }
+  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
+  for (int i = 1; i + 1 < argc; i++)
+    if (!std::strcmp(argv[i], "--shapes")) shapes_path = argv[++i];
+  dwconv::Problem p;
+  bool found = false;
+  if (spec.find(',') == std::string::npos) {
+    for (auto &s : dwconv_bench::load_shapes(shapes_path))
+      if (s.name == spec) p = s.problem, found = true;
+    if (!found) throw std::invalid_argument("no shape named '" + spec + "' in " + shapes_path);
+  } else {
+    // Reuse the CSV parser on a one-row file.
+    char tmpl[] = "/tmp/dwconv-info-XXXXXX";
+    int fd = mkstemp(tmpl);
+    std::string text = "name,N,H,W,C,M,KH,KW,stride,dilation,padding\nshape," + spec + "\n";
+    if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) throw std::runtime_error("temp file");
+    close(fd);
+    try {
+      p = dwconv_bench::load_shapes(tmpl)[0].problem;
+    } catch (...) {
+      unlink(tmpl);
+      throw;
+    }
+    unlink(tmpl);
+  }
+  dwconv::Plan plan;
+  dwconv::Status s = dwconv::Plan::create(p, &plan);
+  if (!s.ok()) {
+    std::cerr << "dwconv info: " << s.message() << "\n";
+    return 1;
+  }
+  std::printf("workload:  %s\noutput:    [%lld, %lld, %lld, %lld]\nkernel:    %s\nisa:       %s (cpu: %s)\nwhy:       %s\n",
+              dwconv::workload_key(p).c_str(), (long long)p.output.n, (long long)p.output.h, (long long)p.output.w,
+              (long long)p.output.c, plan.kernel_name(), dwconv::isa_name(dwconv::active_isa()),
+              dwconv::isa_name(dwconv::cpu_isa()), plan.selection_reason().c_str());
+  return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+  if (has_help(argc, argv)) {
+    std::cout << "usage: dwconv bench [dwconv_bench options]\nRuns " << DWCONV_BENCH_BINARY
+              << " (dwconv, peers and the naive loop over bench/shapes.csv; Google Benchmark flags apply).\n"
+                 "scripts/bench runs the whole comparison with the roofline report.\n";
+    return 0;
+  }
+  std::vector<char *> args = {const_cast<char *>(DWCONV_BENCH_BINARY)};
+  for (int i = 0; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(DWCONV_BENCH_BINARY, args.data());
+  std::perror("dwconv bench: cannot run " DWCONV_BENCH_BINARY);
+  return 1;
+}
+
+}  // namespace
+}  // namespace dwconv_tuner
+
+int main(int argc, char **argv) {
+  using namespace dwconv_tuner;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "tune") return cmd_tune(argc - 2, argv + 2);
+    if (cmd == "db") return cmd_db(argc - 2, argv + 2);
+    if (cmd == "info") return cmd_info(argc - 2, argv + 2);
+    if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
+    std::cerr << "dwconv: unknown command '" << cmd << "'\n" << kUsage;
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "dwconv " << cmd << ": " << e.what() << "\n";
+    return 1;
+  }
+}

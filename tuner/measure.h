@@ -1,0 +1,38 @@
+// Builder + runner for the host: each batch of candidates is compiled (Halide JIT, through the
+// same generator and schedule code as the AOT build) and measured in a child process, so that
+// a crashing candidate is recorded as such and a hanging one is killed by a timeout.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dwconv/dwconv.h"
+
+namespace dwconv_tuner {
+
+struct Candidate {
+  std::string scheduler = "dwconv";  // or "Adams2019", "Mullapudi2016", "Li2018"
+  std::string params;                // schedule parameters (scheduler "dwconv")
+  bool is_default = false;
+};
+
+struct Measurement {
+  std::string status;  // ok, wrong, crash, timeout, compile_error
+  double median_us = 0, min_us = 0, max_us = 0;
+  std::string error;
+};
+
+struct MeasureOptions {
+  int threads = 1;
+  int repeats = 7;             // timed samples per candidate (median taken)
+  double min_sample_ms = 3;    // each sample runs enough iterations to last this long
+  double timeout_s = 120;      // whole batch, compile included
+  std::string target = "host";
+};
+
+// Compiles every candidate, checks each against the naive loop, then times the ones that are
+// right in interleaved rounds (candidate 1, 2, ..., 1, 2, ...) so that drift hits all alike.
+std::vector<Measurement> measure(const dwconv::Problem &problem, const std::vector<Candidate> &candidates,
+                                 const MeasureOptions &options);
+
+}  // namespace dwconv_tuner

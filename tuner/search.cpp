@@ -1,0 +1,313 @@
+#include "search.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "x86.h"
+
+namespace dwconv_tuner {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+ParamSpace make_x86_space() {
+  ParamSpace s;
+  s.family = "x86";
+  s.dims = {{"vectors", {1, 2, 3, 4}},
+            {"tile_w", {1, 2, 3, 4, 5, 6, 8}},
+            {"tile_h", {1, 2, 3}},
+            {"rows_per_task", {1, 2, 4, 8, 16}},
+            {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
+            {"channel_tiles_outer", {0, 1}},
+            {"stage_input", {0, 1}},
+            {"unroll_taps", {0, 1}}};
+  // 32 vector registers on AVX-512 (16 on AVX2, which the same kernel also serves): keep the
+  // accumulators of a register tile within 24 so filter and input vectors still fit.
+  s.valid = [](const std::map<std::string, int> &v) {
+    const int acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    return acc >= 1 && acc <= 24;
+  };
+  s.default_params = [](const dwconv::Problem &p) {
+    dwconv::WorkloadShape w;
+    w.n = p.input.n, w.h = p.input.h, w.w = p.input.w, w.c = p.input.c, w.m = p.filter.m;
+    w.kh = p.filter.kh, w.kw = p.filter.kw, w.stride_h = p.params.stride_h, w.stride_w = p.params.stride_w;
+    w.dilation_h = p.params.dilation_h, w.dilation_w = p.params.dilation_w;
+    w.out_h = p.output.h, w.out_w = p.output.w;
+    return dwconv::to_string(dwconv::default_x86_params(&w, 16));
+  };
+  return s;
+}
+
+}  // namespace
+
+const ParamSpace &param_space(const std::string &family) {
+  static const ParamSpace x86 = make_x86_space();
+  if (family == "x86") return x86;
+  throw std::invalid_argument("no parameter space for schedule family '" + family + "' in this tuner");
+}
+
+std::string params_string(const std::map<std::string, int> &v) {
+  std::string s;
+  for (auto &[k, x] : v) s += (s.empty() ? "" : ",") + k + "=" + std::to_string(x);
+  return s;
+}
+
+std::map<std::string, int> parse_params(const std::string &s) {
+  std::map<std::string, int> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t eq = item.find('=');
+    if (eq != std::string::npos) v[item.substr(0, eq)] = std::stoi(item.substr(eq + 1));
+  }
+  return v;
+}
+
+namespace {
+
+// Cost model: an analytic prior (FMA latency hiding by the register tile, spills, the cost of
+// reading the input through bounds checks) plus a ridge regression of the prior's error on
+// simple features, refit after every measurement of this workload.
+class CostModel {
+ public:
+  explicit CostModel(const dwconv::Problem &p) : flops_(dwconv_bench::flops(p)) {}
+
+  static std::vector<double> features(const std::map<std::string, int> &v) {
+    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    return {1.0,
+            std::log2(acc),
+            acc > 16 ? 1.0 : 0.0,
+            double(v.at("vectors")),
+            double(v.at("tile_w")),
+            double(v.at("tile_h")),
+            std::log2(double(v.at("rows_per_task"))),
+            v.at("channel_tiles_per_task") > 0 ? 1.0 : 0.0,
+            double(v.at("channel_tiles_outer")),
+            double(v.at("stage_input")),
+            double(v.at("unroll_taps"))};
+  }
+
+  double prior(const std::map<std::string, int> &v) const {
+    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
+    if (acc > 24) eff *= 0.3;
+    if (!v.at("stage_input")) eff *= 0.5;
+    if (!v.at("unroll_taps")) eff *= 0.8;
+    return std::log(flops_ / (50e3 * eff));  // log microseconds at ~50 GFLOP/s for eff = 1
+  }
+
+  double predict(const std::map<std::string, int> &v) const {
+    double y = prior(v);
+    if (!w_.empty()) {
+      auto f = features(v);
+      for (size_t i = 0; i < f.size(); i++) y += w_[i] * f[i];
+    }
+    return y;
+  }
+
+  void add(const std::map<std::string, int> &v, double us) {
+    xs_.push_back(features(v));
+    ys_.push_back(std::log(us) - prior(v));
+    if (xs_.size() >= 4) fit();
+  }
+
+ private:
+  void fit() {
+    const size_t d = xs_[0].size();
+    std::vector<std::vector<double>> a(d, std::vector<double>(d + 1, 0.0));
+    for (size_t k = 0; k < xs_.size(); k++)
+      for (size_t i = 0; i < d; i++) {
+        for (size_t j = 0; j < d; j++) a[i][j] += xs_[k][i] * xs_[k][j];
+        a[i][d] += xs_[k][i] * ys_[k];
+      }
+    for (size_t i = 0; i < d; i++) a[i][i] += 1.0;  // ridge
+    for (size_t i = 0; i < d; i++) {                 // Gauss-Jordan, SPD so no pivoting needed
+      for (size_t r = 0; r < d; r++) {
+        if (r == i) continue;
+        const double f = a[r][i] / a[i][i];
+        for (size_t c = i; c <= d; c++) a[r][c] -= f * a[i][c];
+      }
+    }
+    w_.assign(d, 0.0);
+    for (size_t i = 0; i < d; i++) w_[i] = a[i][d] / a[i][i];
+  }
+
+  double flops_;
+  std::vector<std::vector<double>> xs_;
+  std::vector<double> ys_;
+  std::vector<double> w_;
+};
+
+json make_record(const std::string &workload, const TuneOptions &o, const Candidate &c, const Measurement &m,
+                 double flops, bool final) {
+  return {{"workload", workload},
+          {"target", o.target},
+          {"scheduler", c.scheduler},
+          {"params", c.params},
+          {"is_default", c.is_default},
+          {"status", m.status},
+          {"error", m.error},
+          {"median_us", m.median_us},
+          {"min_us", m.min_us},
+          {"max_us", m.max_us},
+          {"gflops", m.status == "ok" && m.median_us > 0 ? flops / (m.median_us * 1e3) : 0.0},
+          {"threads", o.threads},
+          {"final", final},
+          {"halide", halide_version()},
+          {"cpu", cpu_model()},
+          {"commit", o.commit},
+          {"timestamp", now_iso8601()}};
+}
+
+}  // namespace
+
+TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress) {
+  const dwconv::Problem &p = shape.problem;
+  const ParamSpace &space = param_space("x86");
+  const std::string key = dwconv::workload_key(p);
+  const double flops = dwconv_bench::flops(p);
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  MeasureOptions mo;
+  mo.threads = o.threads;
+  TuneResult res;
+  res.workload = key;
+  CostModel model(p);
+  std::set<std::string> seen;
+  std::vector<std::pair<double, std::string>> measured;  // (median_us, params) of ok candidates
+  int trial = 0;
+
+  auto best_gflops = [&] { return measured.empty() ? 0.0 : flops / (measured.front().first * 1e3); };
+  auto record = [&](const Candidate &c, const Measurement &m, bool final) {
+    json r = make_record(key, o, c, m, flops, final);
+    std::string err;
+    if (!db.append(r, &err)) throw std::runtime_error(err);
+    trial++;
+    if (progress.on_trial) progress.on_trial(shape.name, r, trial, best_gflops(), res.default_gflops, elapsed());
+  };
+  auto note_ok = [&](const Candidate &c, const Measurement &m) {
+    if (c.scheduler != "dwconv" || m.status != "ok") return;
+    measured.emplace_back(m.median_us, c.params);
+    std::sort(measured.begin(), measured.end());
+    model.add(parse_params(c.params), m.median_us);
+    if (elapsed() <= 60) res.best_at_60s_gflops = std::max(res.best_at_60s_gflops, flops / (m.median_us * 1e3));
+  };
+
+  // What this database already knows about the workload (resume, or baselines of earlier runs).
+  const std::string dflt = space.default_params(p);
+  std::set<std::string> have_baseline;
+  for (const json &r : db.records()) {
+    if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.threads) continue;
+    if (r["scheduler"] != "dwconv") {
+      have_baseline.insert(r["scheduler"]);
+      if (r["status"] == "ok") res.autoscheduler_gflops[r["scheduler"]] = std::max(res.autoscheduler_gflops[r["scheduler"]], r["gflops"].get<double>());
+      else res.autoscheduler_gflops.emplace(r["scheduler"], 0.0);
+      continue;
+    }
+    if (!o.resume) continue;
+    const std::string ps = r["params"];
+    seen.insert(ps);
+    Candidate c{"dwconv", ps, r.value("is_default", false)};
+    Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], ""};
+    if (c.is_default && m.status == "ok") res.default_gflops = std::max(res.default_gflops, r["gflops"].get<double>());
+    note_ok(c, m);
+  }
+
+  // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
+  if (!seen.count(dflt)) {
+    Candidate c{"dwconv", dflt, true};
+    Measurement m = measure(p, {c}, mo)[0];
+    seen.insert(dflt);
+    if (m.status == "ok") res.default_gflops = flops / (m.median_us * 1e3);
+    note_ok(c, m);
+    record(c, m, false);
+  }
+  for (const std::string &as : o.autoschedulers) {
+    if (have_baseline.count(as)) continue;
+    Candidate c{as, "", false};
+    MeasureOptions amo = mo;
+    amo.timeout_s = 60;
+    Measurement m = measure(p, {c}, amo)[0];
+    res.autoscheduler_gflops[as] = m.status == "ok" ? flops / (m.median_us * 1e3) : 0.0;
+    record(c, m, false);
+  }
+
+  // Evolutionary search ranked by the cost model.
+  std::mt19937_64 rng(o.seed ^ std::hash<std::string>()(key));
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  auto mutate = [&](std::map<std::string, int> v) {
+    const int changes = 1 + (pick(3) == 0);
+    for (int k = 0; k < changes; k++) {
+      const auto &[name, values] = space.dims[pick(space.dims.size())];
+      auto it = std::find(values.begin(), values.end(), v[name]);
+      size_t idx = it == values.end() ? 0 : size_t(it - values.begin());
+      if (pick(5) == 0) idx = pick(values.size());
+      else idx = (pick(2) == 0 && idx > 0) ? idx - 1 : std::min(values.size() - 1, idx + 1);
+      v[name] = values[idx];
+    }
+    return v;
+  };
+  const double search_budget = o.budget_s - elapsed();
+  const auto search_end = Clock::now() + std::chrono::duration<double>(std::max(0.0, search_budget * 0.8));
+  while (Clock::now() < search_end) {
+    std::vector<std::map<std::string, int>> parents;
+    for (size_t i = 0; i < std::min<size_t>(4, measured.size()); i++) parents.push_back(parse_params(measured[i].second));
+    if (parents.empty()) parents.push_back(parse_params(dflt));
+    std::vector<std::pair<double, std::string>> proposals;
+    std::set<std::string> proposed;
+    for (int tries = 0; tries < 400 && proposals.size() < 48; tries++) {
+      std::map<std::string, int> v = parents[pick(parents.size())];
+      if (parents.size() > 1 && pick(3) == 0) {  // crossover
+        const auto &other = parents[pick(parents.size())];
+        for (auto &[k, x] : v)
+          if (pick(2)) x = other.at(k);
+      }
+      v = mutate(v);
+      if (!space.valid(v)) continue;
+      std::string s = params_string(v);
+      if (seen.count(s) || proposed.count(s)) continue;
+      proposed.insert(s);
+      proposals.emplace_back(model.predict(v), s);
+    }
+    if (proposals.empty()) break;
+    std::sort(proposals.begin(), proposals.end());
+    // The model's favourite, and every third round one random proposal to keep exploring.
+    std::vector<Candidate> batch = {{"dwconv", proposals[0].second, false}};
+    if (trial % 3 == 2 && proposals.size() > 1) batch.push_back({"dwconv", proposals[1 + pick(proposals.size() - 1)].second, false});
+    std::vector<Measurement> ms = measure(p, batch, mo);
+    for (size_t i = 0; i < batch.size(); i++) {
+      seen.insert(batch[i].params);
+      note_ok(batch[i], ms[i]);
+      record(batch[i], ms[i], false);
+    }
+  }
+
+  // Finalists + default re-measured interleaved in one process: noise does not pick the winner.
+  std::vector<Candidate> finals;
+  for (size_t i = 0; i < measured.size() && (int)finals.size() < o.finalists; i++)
+    finals.push_back({"dwconv", measured[i].second, measured[i].second == dflt});
+  if (std::none_of(finals.begin(), finals.end(), [&](const Candidate &c) { return c.params == dflt; }))
+    finals.push_back({"dwconv", dflt, true});
+  MeasureOptions fmo = mo;
+  fmo.repeats = 11;
+  std::vector<Measurement> fm = measure(p, finals, fmo);
+  double best_us = 0;
+  for (size_t i = 0; i < finals.size(); i++) {
+    record(finals[i], fm[i], true);
+    if (fm[i].status != "ok") continue;
+    if (finals[i].is_default) res.default_gflops = flops / (fm[i].median_us * 1e3);
+    if (best_us == 0 || fm[i].median_us < best_us) {
+      best_us = fm[i].median_us;
+      res.best_params = finals[i].params;
+    }
+  }
+  res.best_gflops = best_us > 0 ? flops / (best_us * 1e3) : 0.0;
+  res.trials = trial;
+  return res;
+}
+
+}  // namespace dwconv_tuner

@@ -1,0 +1,61 @@
+// The search over one target family's schedule parameters for one workload.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "db.h"
+#include "measure.h"
+#include "shapes.h"
+
+namespace dwconv_tuner {
+
+// A family's parameter space: the fields of its params struct (visit_fields) with the values
+// the search may give them, and the family's constraints.
+struct ParamSpace {
+  std::string family;
+  std::vector<std::pair<std::string, std::vector<int>>> dims;
+  std::function<bool(const std::map<std::string, int> &)> valid;
+  std::function<std::string(const dwconv::Problem &)> default_params;
+};
+// Spaces exist for the families whose schedules this build has ("x86"; others as they land).
+const ParamSpace &param_space(const std::string &family);
+
+std::string params_string(const std::map<std::string, int> &values);
+std::map<std::string, int> parse_params(const std::string &s);
+
+struct TuneOptions {
+  double budget_s = 30;  // this workload's share of the run
+  uint64_t seed = 1;
+  int threads = 1;
+  bool resume = false;
+  std::vector<std::string> autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
+  std::string target;  // recorded target name, e.g. x86-64-avx512
+  std::string commit;
+  int finalists = 3;   // re-measured interleaved (with the default) at the end
+};
+
+struct Progress {
+  std::function<void(const std::string &workload, const json &record, int trial, double best_gflops,
+                     double default_gflops, double elapsed_s)>
+      on_trial;
+};
+
+struct TuneResult {
+  std::string workload, best_params;
+  double best_gflops = 0, default_gflops = 0, best_at_60s_gflops = 0;
+  std::map<std::string, double> autoscheduler_gflops;  // 0 when it failed
+  int trials = 0;
+};
+
+// Measures the baselines (default, autoschedulers) unless the database already has them,
+// then searches: a seeded evolutionary loop whose proposals a cost model (analytic prior +
+// ridge regression on this run's measurements) ranks before the best are measured. Every
+// measurement is appended to db. The finalists are re-measured interleaved at the end.
+TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress);
+
+}  // namespace dwconv_tuner
