@@ -49,7 +49,7 @@ namespace {
 // Tiles one branch of the output and returns nothing; the branch's loop names are fixed.
 struct Loops {
   Var co_o{"co_o"}, co_i{"co_i"}, x_o{"x_o"}, x_i{"x_i"};
-  Var y_o{"y_o"}, y_i{"y_i"}, y_t{"y_t"}, co_b{"co_b"}, task{"task"};
+  Var y_o{"y_o"}, y_i{"y_i"}, y_t{"y_t"}, co_b{"co_b"}, co_b_y{"co_b_y"}, task{"task"};
 };
 
 void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p, int lanes,
@@ -61,13 +61,16 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
   if (p.channel_tiles_per_task > 0) {
     s.split(l.co_o, l.co_b, l.co_o, p.channel_tiles_per_task, TailStrategy::GuardWithIf);
   }
-  if (p.channel_tiles_outer) {
-    s.reorder(l.co_i, l.x_i, l.y_t, l.x_o, l.y_i, l.co_o);
-  } else {
-    s.reorder(l.co_i, l.x_i, l.y_t, l.co_o, l.x_o, l.y_i);
-  }
+  // Loop order, innermost first; the channel blocks (if any) join the row strips and batch
+  // in the parallel task loop.
+  std::vector<VarOrRVar> order = {l.co_i, l.x_i, l.y_t};
+  if (p.channel_tiles_outer) order.insert(order.end(), {l.x_o, l.y_i, l.co_o});
+  else order.insert(order.end(), {l.co_o, l.x_o, l.y_i});
+  if (p.channel_tiles_per_task > 0) order.push_back(l.co_b);
+  order.insert(order.end(), {l.y_o, a.n});
+  s.reorder(order);
   if (p.channel_tiles_per_task > 0) {
-    s.reorder(l.co_b, l.y_o, a.n).fuse(l.co_b, l.y_o, l.task).fuse(l.task, a.n, l.task);
+    s.fuse(l.co_b, l.y_o, l.co_b_y).fuse(l.co_b_y, a.n, l.task);
   } else {
     s.fuse(l.y_o, a.n, l.task);
   }

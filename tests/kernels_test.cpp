@@ -2,6 +2,7 @@
 // random configurations. ctest runs this binary once per x86 ISA level (DWCONV_MAX_ISA).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -80,7 +81,8 @@ std::vector<Named> named_cases() {
 
 std::vector<std::string> kernel_names() {
   std::vector<std::string> v;
-  for (const auto &k : dwconv::available_kernels()) v.push_back(k.name);
+  for (const auto &k : dwconv::available_kernels())
+    if (k.workload.empty()) v.push_back(k.name);  // tuned kernels: TunedKernels below
   return v;
 }
 
@@ -124,6 +126,27 @@ TEST(KernelCoverage, EveryKernelServesANamedCase) {
     for (const auto &c : named_cases()) served += serves(k, c.spec);
     EXPECT_GE(served, 5) << k;
   }
+}
+
+// Every tuned kernel of the build on its own workload (and with bias + activation), against
+// the naive loop; the general kernels must also serve that workload.
+TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
+  int tuned = 0;
+  for (const auto &k : dwconv::available_kernels()) {
+    if (k.workload.empty()) continue;
+    tuned++;
+    dwconv::Problem p;
+    ASSERT_TRUE(dwconv::problem_from_workload_key(k.workload, &p)) << k.workload;
+    ASSERT_EQ(dwconv_test::check_against_reference(p, k.name, 5), "") << k.workload;
+    dwconv::Plan plan;
+    ASSERT_TRUE(dwconv::Plan::create(p, &plan).ok());
+    EXPECT_STREQ(plan.kernel_name(), k.name.c_str()) << "the tuned kernel must win for its workload";
+    if (p.output.n * p.output.h * p.output.w * p.output.c > (1 << 22)) continue;  // big: once is enough
+    p.bias_length = p.output.c;
+    p.params.activation = dwconv::Activation::kRelu6;
+    EXPECT_EQ(dwconv_test::check_against_reference(p, k.name, 6), "") << k.workload;
+  }
+  std::printf("[tuned] %d tuned kernels checked\n", tuned);
 }
 
 // >= 500 seeded random configurations, each on every kernel that serves it.

@@ -96,14 +96,25 @@ void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, c
   for (size_t i = 0; i < cands.size(); i++) {
     try {
       bound[i].fn = build(p, cands[i], o);
+    } catch (const Halide::Error &e) {
+      bound[i].m = {"compile_error", 0, 0, 0, e.what()};
+      continue;
     } catch (const std::exception &e) {
       bound[i].m = {"compile_error", 0, 0, 0, e.what()};
       continue;
     }
     outb.fill(std::numeric_limits<float>::quiet_NaN());
-    int rc = call(bound[i].fn);
-    if (rc != 0) {
-      bound[i].m = {"crash", 0, 0, 0, "pipeline returned error " + std::to_string(rc)};
+    try {
+      int rc = call(bound[i].fn);
+      if (rc != 0) {
+        bound[i].m = {"crash", 0, 0, 0, "pipeline returned error " + std::to_string(rc)};
+        continue;
+      }
+    } catch (const Halide::Error &e) {  // Halide's JIT reports pipeline errors as exceptions
+      bound[i].m = {"crash", 0, 0, 0, e.what()};
+      continue;
+    } catch (const std::exception &e) {
+      bound[i].m = {"crash", 0, 0, 0, e.what()};
       continue;
     }
     dwconv::Status s = dwconv::check_against_reference(p, in.data(), fil.data(), nullptr, outb.data());
@@ -164,9 +175,22 @@ std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Can
   if (pid == 0) {
     ::close(fds[0]);
     ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);
+    std::string failure;
     try {
       child_main(p, cands, o, fds[1]);
+    } catch (const Halide::Error &e) {
+      failure = e.what();
+    } catch (const std::exception &e) {
+      failure = e.what();
     } catch (...) {
+      failure = "unknown exception";
+    }
+    if (!failure.empty()) {
+      json out = json::array();
+      for (size_t i = 0; i < cands.size(); i++)
+        out.push_back({{"status", "crash"}, {"median_us", 0}, {"min_us", 0}, {"max_us", 0}, {"error", failure}});
+      std::string text = out.dump();
+      if (::write(fds[1], text.data(), text.size()) < 0) ::_exit(1);
     }
     ::_exit(0);
   }

@@ -1,6 +1,7 @@
 #include "problem_check.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <sstream>
 
@@ -178,6 +179,26 @@ std::string workload_key(const Problem &p) {
      << "_d" << p.params.dilation_h << "x" << p.params.dilation_w << "_p" << pad.top << "." << pad.bottom << "."
      << pad.left << "." << pad.right;
   return os.str();
+}
+
+bool problem_from_workload_key(const std::string &key, Problem *out) {
+  long long v[15];
+  char tail;
+  if (std::sscanf(key.c_str(), "n%lld_h%lld_w%lld_c%lld_m%lld_k%lldx%lld_s%lldx%lld_d%lldx%lld_p%lld.%lld.%lld.%lld%c",
+                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12],
+                  &v[13], &v[14], &tail) != 15)
+    return false;
+  Problem p;
+  p.input = {v[0], v[1], v[2], v[3]};
+  p.filter = {v[5], v[6], v[3], v[4]};
+  p.params.stride_h = int(v[7]), p.params.stride_w = int(v[8]);
+  p.params.dilation_h = int(v[9]), p.params.dilation_w = int(v[10]);
+  p.params.padding = Padding::kExplicit;
+  p.params.pad_top = int(v[11]), p.params.pad_bottom = int(v[12]);
+  p.params.pad_left = int(v[13]), p.params.pad_right = int(v[14]);
+  if (!compute_output_shape(p.input, p.filter, p.params, &p.output).ok()) return false;
+  *out = p;
+  return workload_key(p) == key;
 }
 
 Status validate(const Problem &p) {

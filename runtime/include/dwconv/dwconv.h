@@ -101,6 +101,8 @@ Status resolve_padding(const TensorShape &input, const FilterShape &filter, cons
 // The workload key of a problem: every shape parameter that a tuned kernel is specific to,
 // e.g. "n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1". Tuning databases and the kernel table use it.
 std::string workload_key(const Problem &problem);
+// The problem a workload key describes (dense, explicit padding, no bias); false if malformed.
+bool problem_from_workload_key(const std::string &key, Problem *problem);
 
 // Checks a problem completely (shapes, strides, 32-bit indexing limits) without data.
 Status validate(const Problem &problem);

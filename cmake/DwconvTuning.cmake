@@ -1,0 +1,66 @@
+# Per-workload kernels from a distilled tuning database (dwconv tune --distill / dwconv db distill).
+#
+# dwconv_add_tuned_kernels(FAMILY fam TARGET_PREFIX prefix TARGETS t...)
+#   reads DWCONV_TUNING_DB at configure time and adds one kernel per entry whose target starts
+#   with prefix (e.g. x86-64-), generated with that entry's schedule parameters and fixed to
+#   its kernel size and M. The runtime picks it when a call's workload_key() matches.
+#   A missing file means general kernels only; a malformed one stops the configure with a
+#   message naming the file and the entry.
+
+set(DWCONV_TUNING_DB "${PROJECT_SOURCE_DIR}/schedules/tuned/x86-64.json"
+    CACHE FILEPATH "Distilled tuning database the build generates per-workload kernels from")
+
+function(dwconv_add_tuned_kernels)
+  cmake_parse_arguments(PARSE_ARGV 0 T "" "FAMILY;TARGET_PREFIX" "TARGETS")
+  if (NOT EXISTS "${DWCONV_TUNING_DB}")
+    message(STATUS "[tuning] no database at ${DWCONV_TUNING_DB}: general ${T_FAMILY} kernels only")
+    return()
+  endif ()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${DWCONV_TUNING_DB}")
+  file(READ "${DWCONV_TUNING_DB}" text)
+  string(JSON format ERROR_VARIABLE err GET "${text}" format)
+  if (err OR NOT format STREQUAL "dwconv-tuned-v1")
+    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB} is not a distilled dwconv tuning database "
+                        "(format dwconv-tuned-v1): ${err}")
+  endif ()
+  string(JSON halide ERROR_VARIABLE err GET "${text}" halide)
+  if (NOT halide STREQUAL "${Halide_VERSION}")
+    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB} was tuned with Halide ${halide}, this build uses "
+                        "Halide ${Halide_VERSION}: re-tune (scripts/run) or pass -DDWCONV_TUNING_DB=")
+  endif ()
+  string(JSON count ERROR_VARIABLE err LENGTH "${text}" entries)
+  if (err)
+    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: no 'entries' array: ${err}")
+  endif ()
+  set(added "")
+  math(EXPR last "${count} - 1")
+  foreach (i RANGE 0 ${last})
+    if (count EQUAL 0)
+      break()
+    endif ()
+    foreach (field IN ITEMS workload target params)
+      string(JSON ${field} ERROR_VARIABLE err GET "${text}" entries ${i} ${field})
+      if (err)
+        message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has no '${field}': ${err}")
+      endif ()
+    endforeach ()
+    if (NOT target MATCHES "^${T_TARGET_PREFIX}")
+      continue()
+    endif ()
+    if (NOT workload MATCHES "^n[0-9]+_h[0-9]+_w[0-9]+_c[0-9]+_m([0-9]+)_k([0-9]+)x([0-9]+)_s[0-9]+x[0-9]+_d[0-9]+x[0-9]+_p[0-9.]+$")
+      message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has a malformed workload '${workload}'")
+    endif ()
+    set(m ${CMAKE_MATCH_1})
+    set(kh ${CMAKE_MATCH_2})
+    set(kw ${CMAKE_MATCH_3})
+    if (workload IN_LIST added)
+      continue()  # tuned at another thread count too: the first entry serves
+    endif ()
+    list(APPEND added ${workload})
+    string(REPLACE "." "_" symbol "${workload}")
+    dwconv_add_kernel(dwconv_f32_${symbol}__${T_FAMILY} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS}
+                      KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} SCHEDULE "${params}" WORKLOAD ${workload})
+  endforeach ()
+  list(LENGTH added n)
+  message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${DWCONV_TUNING_DB}")
+endfunction()
