@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The dwconv command end to end: tune, kill -9 in the middle, resume, check, merge, distill,
+# refuse corrupt databases without touching them, info and --help.
+#   tuner_cli_test.sh DWCONV_BINARY SCRATCH_DIR
+set -euo pipefail
+bin="$1"
+dir="$2"
+rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+fail() { echo "FAIL: $*"; exit 1; }
+cat > shapes.csv <<'CSV'
+name,N,H,W,C,M,KH,KW,stride,dilation,padding
+small_a,1,12,12,24,1,3,3,1,1,SAME
+small_b,1,9,9,5,2,5,5,2,1,VALID
+CSV
+
+# 1. A tuner killed with kill -9 mid-run loses at most the candidate in flight.
+"$bin" tune --shapes shapes.csv --db db.jsonl --budget-seconds 40 --seed 3 --no-autoschedulers > tune1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 120); do
+  [ -s db.jsonl ] && [ "$(wc -l < db.jsonl)" -ge 3 ] && break
+  sleep 0.5
+done
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+before=$(wc -l < db.jsonl)
+[ "$before" -ge 1 ] || fail "no record written before the kill"
+"$bin" db check db.jsonl || fail "database invalid after kill -9"
+# ... and --resume continues from it.
+"$bin" tune --shapes shapes.csv --db db.jsonl --budget-seconds 16 --seed 3 --resume --no-autoschedulers \
+  --distill tuned.json > tune2.log 2>&1 || { cat tune2.log; fail "resume failed"; }
+after=$(wc -l < db.jsonl)
+[ "$after" -gt "$before" ] || fail "resume added no records"
+"$bin" db check db.jsonl > check.log || fail "database invalid after resume"
+grep -q "valid records" check.log || fail "db check printed no summary"
+for s in small_a small_b; do grep -q "^$s " tune2.log || fail "no result line for $s"; done
+python3 - <<'PY' || fail "distilled file lacks the workloads"
+import json
+d = json.load(open("tuned.json"))
+assert d["format"] == "dwconv-tuned-v1", d
+keys = {e["workload"] for e in d["entries"]}
+assert "n1_h12_w12_c24_m1_k3x3_s1x1_d1x1_p1.1.1.1" in keys, keys
+assert any(k.startswith("n1_h9_w9_c5_m2_k5x5_s2x2") for k in keys), keys
+for e in d["entries"]:
+    assert e["gflops"] > 0 and e["params"], e
+PY
+
+# 2. Corrupt and truncated databases are refused with file:line, and left as they were.
+cp db.jsonl corrupt.jsonl
+echo '{"workload": "oops"' >> corrupt.jsonl
+sum=$(md5sum corrupt.jsonl)
+if "$bin" db check corrupt.jsonl 2> err.log; then fail "corrupt database accepted"; fi
+grep -q "corrupt.jsonl:$((after + 1)): not valid JSON" err.log || { cat err.log; fail "message does not name file:line"; }
+if "$bin" tune --shapes shapes.csv --db corrupt.jsonl --budget-seconds 5 --no-autoschedulers 2> err2.log; then
+  fail "tune used a corrupt database"
+fi
+grep -q "refusing the database" err2.log || fail "tune did not say why it refused"
+[ "$(md5sum corrupt.jsonl)" = "$sum" ] || fail "refused database was modified"
+head -c -1 db.jsonl > truncated.jsonl
+if "$bin" db check truncated.jsonl 2> err3.log; then fail "truncated database accepted"; fi
+grep -q "truncated record" err3.log || fail "truncation not named"
+sed 's/"halide":"21.0.0"/"halide":"20.0.0"/' db.jsonl > old.jsonl
+if "$bin" db check old.jsonl 2> err4.log; then fail "database from another Halide version accepted"; fi
+grep -q "old.jsonl:1: record from Halide 20.0.0" err4.log || { cat err4.log; fail "version mismatch not named"; }
+if "$bin" db check missing.jsonl 2>/dev/null; then fail "missing database accepted by db check"; fi
+
+# 3. Shards and merge.
+"$bin" tune --shapes shapes.csv --db shard0.jsonl --budget-seconds 6 --seed 4 --shard 0/2 --no-autoschedulers --json > shard0.log
+"$bin" tune --shapes shapes.csv --db shard1.jsonl --budget-seconds 6 --seed 4 --shard 1/2 --no-autoschedulers --json > shard1.log
+grep -q '"shape":"small_a"' shard0.log || fail "--json output lacks shard 0's shape"
+if grep -q '"shape":"small_b"' shard0.log; then fail "shard 0 tuned shard 1's shape"; fi
+"$bin" db merge shard0.jsonl shard1.jsonl shard0.jsonl -o merged.jsonl > merge.log
+n0=$(wc -l < shard0.jsonl); n1=$(wc -l < shard1.jsonl); nm=$(wc -l < merged.jsonl)
+[ "$nm" -eq $((n0 + n1)) ] || fail "merge kept $nm records of $n0 + $n1 (duplicates once)"
+"$bin" db check merged.jsonl > /dev/null || fail "merged database invalid"
+"$bin" db distill merged.jsonl -o merged.json > /dev/null || fail "distill failed"
+
+# 4. info and help.
+"$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log
+grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no kernel"; }
+grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail "info workload key"
+if "$bin" info 1,4,4,8,1,7,7,1,1,VALID 2> err5.log; then fail "info accepted an empty output"; fi
+grep -q "empty output" err5.log || fail "info error message"
+for c in "" tune db info bench; do "$bin" $c --help > /dev/null || fail "dwconv $c --help"; done
+echo "tuner CLI: all checks passed"
