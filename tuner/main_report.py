@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The main job's table: per shape, what tuning bought (default vs tuned vs Halide's
+autoschedulers, all measured by the tuner at 1 thread, the finalists interleaved) and where the
+tuned build stands against the peers (from bench/report.py's report.json).
+
+usage: main_report.py DISTILLED.json REPORT.json SHAPES.csv
+"""
+import json
+import math
+import sys
+
+
+def geomean(xs):
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+def workload_key(row):
+    """dwconv::workload_key() of a shapes.csv row (TensorFlow SAME/VALID padding resolved)."""
+    _, n, h, w, c, m, kh, kw, st, dil = row[:10]
+    n, h, w, c, m, kh, kw, st, dil = map(int, (n, h, w, c, m, kh, kw, st, dil))
+    pads = []
+    for size, k in ((h, kh), (w, kw)):
+        ek = (k - 1) * dil + 1
+        if row[10] == "SAME":
+            out = (size + st - 1) // st
+            total = max((out - 1) * st + ek - size, 0)
+            pads.append((total // 2, total - total // 2))
+        else:
+            pads.append((0, 0))
+    (pt, pb), (pl, pr) = pads
+    return f"n{n}_h{h}_w{w}_c{c}_m{m}_k{kh}x{kw}_s{st}x{st}_d{dil}x{dil}_p{pt}.{pb}.{pl}.{pr}"
+
+
+def main():
+    distilled, report, shapes_csv = sys.argv[1:4]
+    entries = {e["workload"]: e for e in json.load(open(distilled))["entries"] if e["threads"] == 1}
+    results = json.load(open(report))["results"]
+    bench = {(r["shape"], r["impl"], r["threads"]): r for r in results}
+    rows = [l.strip().split(",") for l in open(shapes_csv) if l.strip() and not l.startswith("#")][1:]
+    head = ["shape", "default", "tuned", "tuned/default", "best autosched.", "tuned/autosched.",
+            "dwconv 1T (bench)", "oneDNN 1T", "XNNPACK 1T", "dwconv/best peer 1T"]
+    print("GFLOP/s at 1 thread, medians (tuner columns: finalists re-measured interleaved)\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    g_def, g_as, g_peer = [], [], []
+    for row in rows:
+        name = row[0]
+        e = entries.get(workload_key(row))
+        d = e["default_gflops"] if e else None
+        t = e["gflops"] if e else None
+        aut = e.get("autoschedulers", {}) if e else {}
+        best_as = max(aut.items(), key=lambda kv: kv[1]) if aut else (None, 0)
+        dw = bench.get((name, "dwconv", 1), {}).get("gflops")
+        peers = {p: bench.get((name, p, 1), {}).get("gflops") for p in ("onednn", "xnnpack")}
+        best_peer = max([v for v in peers.values() if v] or [0])
+        cells = [name, f"{d:.1f}" if d else "-", f"{t:.1f}" if t else "-",
+                 f"{t / d:.2f}x" if t and d else "-",
+                 f"{best_as[1]:.1f} ({best_as[0]})" if best_as[0] else "-",
+                 f"{t / best_as[1]:.1f}x" if t and best_as[1] else "-",
+                 f"{dw:.1f}" if dw else "-",
+                 f"{peers['onednn']:.1f}" if peers["onednn"] else "-",
+                 f"{peers['xnnpack']:.1f}" if peers["xnnpack"] else "-",
+                 f"{dw / best_peer:.2f}x" if dw and best_peer else "-"]
+        print("| " + " | ".join(cells) + " |")
+        if t and d:
+            g_def.append(t / d)
+        if t and best_as[1]:
+            g_as.append(t / best_as[1])
+        if dw and best_peer:
+            g_peer.append(dw / best_peer)
+    print(f"\ngeometric means: tuned/default {geomean(g_def):.2f}x ({len(g_def)} shapes), "
+          f"tuned/best autoscheduler {geomean(g_as):.2f}x ({len(g_as)}), dwconv/best peer {geomean(g_peer):.2f}x ({len(g_peer)})")
+
+
+if __name__ == "__main__":
+    main()
