@@ -36,7 +36,9 @@ function(dwconv_add_kernel NAME)
   endif ()
   set(sched_param "")
   if (K_SCHEDULE)
-    set(sched_param "schedule=${K_SCHEDULE}")
+    # The generator's command line splits at '=': pass "key:value,..." (schedule_common.h).
+    string(REPLACE "=" ":" sched_arg "${K_SCHEDULE}")
+    set(sched_param "schedule=${sched_arg}")
   endif ()
   add_halide_library(
     ${NAME}

@@ -3,6 +3,8 @@
 // GeneratorParams fix the kernel size and M where a kernel specializes on them and carry the
 // schedule parameters (from the heuristic defaults or the tuning database).
 #include "Halide.h"
+#include "arm_neon.h"
+#include "cuda.h"
 #include "dwconv_algorithm.h"
 #include "x86.h"
 
@@ -17,6 +19,11 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   // Channel multiplier M fixed at compile time (the channel map co / M becomes a shuffle);
   // 0 = taken from the `multiplier` input at run time.
   GeneratorParam<int> multiplier_fixed{"fixed_multiplier", 0};
+  // Stride and dilation fixed at compile time (both directions; the inputs must then match,
+  // which the generated code checks); 0 = taken from the inputs at run time. The general
+  // kernels of the table leave them at 0; per-workload kernels and scripts/arm-mca use them.
+  GeneratorParam<int> stride_fixed{"fixed_stride", 0};
+  GeneratorParam<int> dilation_fixed{"fixed_dilation", 0};
   // Schedule parameters as "key=value,...", for the target family's parameter struct.
   GeneratorParam<std::string> schedule_params{"schedule", ""};
 
@@ -48,10 +55,19 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     in.multiplier = multiplier_fixed > 0 ? Expr((int)multiplier_fixed) : Expr(multiplier);
     in.kernel_w = kernel_w > 0 ? Expr((int)kernel_w) : filter.dim(1).extent();
     in.kernel_h = kernel_h > 0 ? Expr((int)kernel_h) : filter.dim(2).extent();
-    in.stride_x = stride_x;
-    in.stride_y = stride_y;
-    in.dilation_x = dilation_x;
-    in.dilation_y = dilation_y;
+    in.stride_x = stride_fixed > 0 ? Expr((int)stride_fixed) : Expr(stride_x);
+    in.stride_y = stride_fixed > 0 ? Expr((int)stride_fixed) : Expr(stride_y);
+    in.dilation_x = dilation_fixed > 0 ? Expr((int)dilation_fixed) : Expr(dilation_x);
+    in.dilation_y = dilation_fixed > 0 ? Expr((int)dilation_fixed) : Expr(dilation_y);
+    if (stride_fixed > 0) {
+      add_requirement(stride_x == (int)stride_fixed && stride_y == (int)stride_fixed,
+                      "this kernel was generated for stride", (int)stride_fixed);
+    }
+    if (dilation_fixed > 0) {
+      add_requirement(dilation_x == (int)dilation_fixed && dilation_y == (int)dilation_fixed,
+                      "this kernel was generated for dilation", (int)dilation_fixed);
+    }
+    strides_ = {in.stride_x, in.stride_y, in.dilation_x, in.dilation_y};
     in.pad_left = pad_left;
     in.pad_top = pad_top;
     in.out_min = out_min;
@@ -99,8 +115,22 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     ctx.kernel_w = kernel_w;
     ctx.kernel_h = kernel_h;
     ctx.multiplier = multiplier_fixed;
+    ctx.stride_x = strides_[0];
+    ctx.stride_y = strides_[1];
+    ctx.dilation_x = strides_[2];
+    ctx.dilation_y = strides_[3];
     const Halide::Target t = get_target();
-    if (t.arch == Halide::Target::X86) {
+    if (t.has_gpu_feature()) {
+      if (!t.has_feature(Halide::Target::CUDA))
+        throw std::invalid_argument("dwconv: the only GPU schedule is CUDA, not " + t.to_string());
+      schedule_cuda(algo_, cuda_params_from_string(schedule_params, default_cuda_params(nullptr)),
+                    ctx, t);
+    } else if (t.arch == Halide::Target::ARM) {
+      schedule_arm_neon(algo_,
+                        arm_neon_params_from_string(
+                            schedule_params, default_arm_neon_params(nullptr, kernel_w, kernel_h)),
+                        ctx, t);
+    } else if (t.arch == Halide::Target::X86) {
       schedule_x86(algo_, x86_params_from_string(schedule_params), ctx, t);
     } else {
       throw std::invalid_argument("dwconv: no schedule for target " + t.to_string());
@@ -109,6 +139,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
 
  private:
   Algorithm algo_;
+  std::vector<Halide::Expr> strides_;  // stride_x, stride_y, dilation_x, dilation_y
 };
 
 }  // namespace

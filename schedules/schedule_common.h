@@ -24,6 +24,8 @@ struct ScheduleContext {
   Halide::Expr out_channels, out_width, out_height;  // extents of the output
   int kernel_w = 0, kernel_h = 0;  // compile-time kernel size, 0 when it is a runtime value
   int multiplier = 0;  // compile-time M, 0 when it is a runtime value
+  // The stride and dilation inputs (or constants), for schedules that specialize on them.
+  Halide::Expr stride_x, stride_y, dilation_x, dilation_y;
 };
 
 // Parameter structs expose their fields through visit_fields(P&, F) (defined next to each
@@ -45,7 +47,9 @@ P params_from_string(const std::string &s, P p = P()) {
   std::string item;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
-    size_t eq = item.find('=');
+    // '=' or ':' (Halide's generator command line splits GeneratorParams at '=', so the build
+    // passes "key:value,...").
+    size_t eq = item.find_first_of("=:");
     if (eq == std::string::npos) throw std::invalid_argument("schedule parameter '" + item + "' is not key=value");
     std::string key = item.substr(0, eq), val = item.substr(eq + 1);
     char *end = nullptr;

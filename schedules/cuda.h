@@ -1,0 +1,60 @@
+// CUDA schedule for the algorithm of generators/dwconv_algorithm.h.
+#pragma once
+
+#include <string>
+
+#include "dwconv_algorithm.h"
+#include "schedule_common.h"
+
+namespace dwconv {
+
+// Every knob of the CUDA schedule. A thread block is threads_co x threads_x x threads_y
+// threads; each thread computes co_per_thread x tile_x x tile_y outputs in registers, with
+// the taps unrolled for fixed-size kernels.
+struct CudaParams {
+  // Threads along the output channels: consecutive threads take consecutive channels, so a
+  // warp's loads and stores are contiguous in NHWC (32 x 4 bytes = one 128-byte line).
+  int threads_co = 32;
+  int threads_x = 4;  // threads along output columns
+  int threads_y = 2;  // threads along output rows
+  int co_per_thread = 1;  // output channels per thread, threads_co apart (stays coalesced)
+  int tile_x = 2;         // output columns per thread
+  int tile_y = 2;         // output rows per thread
+  // Stage the block's input tile (all taps of its outputs) in shared memory once, instead of
+  // every thread reading its taps from global memory (each input read by up to KH*KW/stride^2
+  // outputs). The shared tile grows with the stride and dilation, so a kernel with staging
+  // serves only stride <= 2, dilation 1, kernel <= 7x7 (other problems fail with a message;
+  // the runtime's table sends them to a kernel without staging).
+  bool stage_input = false;
+  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel
+};
+
+// Heuristic defaults: for a workload (shape known), or for a general kernel (shape == nullptr).
+CudaParams default_cuda_params(const WorkloadShape *shape);
+
+// Shared memory bytes of the staged input tile for a given stride/dilation/kernel (0 without
+// staging); the schedule rejects parameters whose worst served case exceeds 48 KiB.
+int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh);
+
+// Applies p to the algorithm for a CUDA target t (t.has_feature(Target::CUDA)).
+void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx,
+                   const Halide::Target &t);
+
+template <class F>
+void visit_fields(CudaParams &p, F &&f) {
+  f("threads_co", p.threads_co);
+  f("threads_x", p.threads_x);
+  f("threads_y", p.threads_y);
+  f("co_per_thread", p.co_per_thread);
+  f("tile_x", p.tile_x);
+  f("tile_y", p.tile_y);
+  f("stage_input", p.stage_input);
+  f("unroll_taps", p.unroll_taps);
+}
+inline std::string to_string(const CudaParams &p) { return params_to_string(p); }
+inline CudaParams cuda_params_from_string(const std::string &s,
+                                          const CudaParams &base = CudaParams()) {
+  return params_from_string<CudaParams>(s, base);
+}
+
+}  // namespace dwconv
