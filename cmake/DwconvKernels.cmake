@@ -16,6 +16,8 @@ set(DWCONV_X86_TARGETS
     x86-64-linux-sse41
     x86-64-linux
     CACHE STRING "Halide targets of the x86 kernels, most capable first (the last is the fallback)")
+# AArch64 always has NEON (and f32 FMLA); dot-product/fp16 features serve int8/f16, not these.
+set(DWCONV_ARM_TARGETS arm-64-linux CACHE STRING "Halide targets of the NEON kernels (aarch64 builds)")
 
 function(dwconv_add_kernel NAME)
   cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;SCHEDULE;WORKLOAD" "TARGETS")
@@ -40,6 +42,9 @@ function(dwconv_add_kernel NAME)
     string(REPLACE "=" ":" sched_arg "${K_SCHEDULE}")
     set(sched_param "schedule=${sched_arg}")
   endif ()
+  # A cross build runs a copy of the host build's generator (generators/CMakeLists.txt).
+  get_property(gen_depends GLOBAL PROPERTY DWCONV_GENERATOR_DEPENDS)
+  set(params kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} fixed_multiplier=${K_MULTIPLIER} ${sched_param})
   add_halide_library(
     ${NAME}
     FROM dwconv.generator
@@ -47,9 +52,11 @@ function(dwconv_add_kernel NAME)
     FUNCTION_NAME ${NAME}
     TARGETS ${K_TARGETS}
     USE_RUNTIME dwconv_halide_runtime
-    PARAMS kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} fixed_multiplier=${K_MULTIPLIER} ${sched_param}
+    PARAMS ${params}
+    DEPENDS ${gen_depends}
     STMT stmt_files
     ASSEMBLY asm_files)
+  set_property(GLOBAL PROPERTY DWCONV_KERNEL_PARAMS_${NAME} ${params})  # for other targets' copies
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNELS ${NAME})
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNEL_ENTRIES
     "DWCONV_KERNEL(${NAME}, \"${K_FAMILY}\", ${K_KERNEL_W}, ${K_KERNEL_H}, ${K_MULTIPLIER}, \"${K_SCHEDULE}\", \"${K_WORKLOAD}\")")

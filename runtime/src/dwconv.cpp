@@ -132,6 +132,10 @@ const char *isa_name(Isa isa) {
 }
 
 Isa cpu_isa() {
+#if !defined(__x86_64__) && !defined(__i386__)
+  // Elsewhere (aarch64) the runtime does not know the x86 features and would call them usable.
+  return Isa::kBaseline;
+#endif
   auto supports = [](std::initializer_list<halide_target_feature_t> fs) {
     uint64_t words[kFeatureWords] = {};
     for (auto f : fs) words[f / 64] |= uint64_t(1) << (f % 64);
