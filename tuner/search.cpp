@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "arm_neon.h"
+#include "cuda.h"
 #include "x86.h"
 
 namespace dwconv_tuner {
@@ -13,6 +15,15 @@ namespace dwconv_tuner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+dwconv::WorkloadShape shape_of(const dwconv::Problem &p) {
+  dwconv::WorkloadShape w;
+  w.n = p.input.n, w.h = p.input.h, w.w = p.input.w, w.c = p.input.c, w.m = p.filter.m;
+  w.kh = p.filter.kh, w.kw = p.filter.kw, w.stride_h = p.params.stride_h, w.stride_w = p.params.stride_w;
+  w.dilation_h = p.params.dilation_h, w.dilation_w = p.params.dilation_w;
+  w.out_h = p.output.h, w.out_w = p.output.w;
+  return w;
+}
 
 ParamSpace make_x86_space() {
   ParamSpace s;
@@ -32,12 +43,46 @@ ParamSpace make_x86_space() {
     return acc >= 1 && acc <= 24;
   };
   s.default_params = [](const dwconv::Problem &p) {
-    dwconv::WorkloadShape w;
-    w.n = p.input.n, w.h = p.input.h, w.w = p.input.w, w.c = p.input.c, w.m = p.filter.m;
-    w.kh = p.filter.kh, w.kw = p.filter.kw, w.stride_h = p.params.stride_h, w.stride_w = p.params.stride_w;
-    w.dilation_h = p.params.dilation_h, w.dilation_w = p.params.dilation_w;
-    w.out_h = p.output.h, w.out_w = p.output.w;
+    dwconv::WorkloadShape w = shape_of(p);
     return dwconv::to_string(dwconv::default_x86_params(&w, 16));
+  };
+  return s;
+}
+
+// ARM NEON: 32 x 128-bit registers; the stride-1 register tile and the general one each keep
+// their accumulators within 24.
+ParamSpace make_arm_neon_space() {
+  ParamSpace s;
+  s.family = "arm_neon";
+  s.dims = {{"s1_vectors", {1, 2, 3, 4}}, {"s1_tile_w", {1, 2, 3, 4, 6}}, {"s1_tile_h", {1, 2, 3}},
+            {"vectors", {1, 2, 3, 4}},    {"tile_w", {1, 2, 3, 4, 6}},    {"tile_h", {1, 2}},
+            {"rows_per_task", {1, 2, 4, 8, 16}}, {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
+            {"specialize_strides", {0, 1}}, {"stage_input", {0, 1}}, {"unroll_taps", {0, 1}}};
+  s.valid = [](const std::map<std::string, int> &v) {
+    return v.at("s1_vectors") * v.at("s1_tile_w") * v.at("s1_tile_h") <= 24 &&
+           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= 24;
+  };
+  s.default_params = [](const dwconv::Problem &p) {
+    dwconv::WorkloadShape w = shape_of(p);
+    return dwconv::params_to_string(dwconv::default_arm_neon_params(&w, w.kw, w.kh));
+  };
+  return s;
+}
+
+// CUDA: at most 1024 threads per block, whole warps.
+ParamSpace make_cuda_space() {
+  ParamSpace s;
+  s.family = "cuda";
+  s.dims = {{"threads_co", {8, 16, 32, 64}}, {"threads_x", {1, 2, 4, 8, 16}}, {"threads_y", {1, 2, 4, 8}},
+            {"co_per_thread", {1, 2, 4}},    {"tile_x", {1, 2, 4}},            {"tile_y", {1, 2, 4}},
+            {"stage_input", {0, 1}},         {"unroll_taps", {0, 1}}};
+  s.valid = [](const std::map<std::string, int> &v) {
+    const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
+    return threads % 32 == 0 && threads <= 1024;
+  };
+  s.default_params = [](const dwconv::Problem &p) {
+    dwconv::WorkloadShape w = shape_of(p);
+    return dwconv::params_to_string(dwconv::default_cuda_params(&w));
   };
   return s;
 }
@@ -45,8 +90,10 @@ ParamSpace make_x86_space() {
 }  // namespace
 
 const ParamSpace &param_space(const std::string &family) {
-  static const ParamSpace x86 = make_x86_space();
+  static const ParamSpace x86 = make_x86_space(), arm = make_arm_neon_space(), cuda = make_cuda_space();
   if (family == "x86") return x86;
+  if (family == "arm_neon") return arm;
+  if (family == "cuda") return cuda;
   throw std::invalid_argument("no parameter space for schedule family '" + family + "' in this tuner");
 }
 

@@ -22,7 +22,8 @@ struct ParamSpace {
   std::function<bool(const std::map<std::string, int> &)> valid;
   std::function<std::string(const dwconv::Problem &)> default_params;
 };
-// Spaces exist for the families whose schedules this build has ("x86"; others as they land).
+// Spaces for every schedule family: "x86", "arm_neon", "cuda". This build's runner measures
+// host (x86) candidates; the others are searched the same way once a runner reaches them.
 const ParamSpace &param_space(const std::string &family);
 
 std::string params_string(const std::map<std::string, int> &values);
