@@ -112,8 +112,15 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
       .unroll(x_r)
       .unroll(y_r);
 
-  // Per-thread register tile.
-  a.conv.compute_at(a.output, co_t).unroll(a.co).unroll(a.x).unroll(a.y);
+  // Per-thread register tile. Its storage is bounded to a constant (the guarded tails make its
+  // extent symbolic), else Halide would place it in global memory, sized on the host.
+  a.conv.compute_at(a.output, co_t)
+      .bound_storage(a.co, p.co_per_thread)
+      .bound_storage(a.x, p.tile_x)
+      .bound_storage(a.y, p.tile_y)
+      .unroll(a.co)
+      .unroll(a.x)
+      .unroll(a.y);
   Stage update = a.conv.update(0);
   update.reorder(a.co, a.x, a.y, a.r.x, a.r.y).unroll(a.co).unroll(a.x).unroll(a.y);
   if (fixed_kernel && p.unroll_taps) update.unroll(a.r.x).unroll(a.r.y);
@@ -122,8 +129,13 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
     // The block's input tile in shared memory, loaded cooperatively with the block's own thread
     // shape (contiguous channels across threadIdx.x).
     Var sc("sc"), sx("sx"), sy("sy");
+    // Bounded to the worst case served (stride 2, dilation 1), so that the shared allocation is
+    // static: a symbolic size would be computed by a host loop over every block.
     a.replicated.compute_at(a.output, b)
         .store_in(MemoryType::GPUShared)
+        .bound_storage(a.co, block_co)
+        .bound_storage(a.x, (p.threads_x * p.tile_x - 1) * 2 + kw)
+        .bound_storage(a.y, (p.threads_y * p.tile_y - 1) * 2 + kh)
         .split(a.co, a.co, sc, p.threads_co, TailStrategy::GuardWithIf)
         .split(a.x, a.x, sx, p.threads_x, TailStrategy::GuardWithIf)
         .split(a.y, a.y, sy, p.threads_y, TailStrategy::GuardWithIf)
