@@ -80,7 +80,7 @@ namespace {
 
 struct Loops {
   Var co_o{"co_o"}, co_i{"co_i"}, x_o{"x_o"}, x_i{"x_i"};
-  Var y_o{"y_o"}, y_i{"y_i"}, y_t{"y_t"}, co_b{"co_b"}, task{"task"};
+  Var y_o{"y_o"}, y_i{"y_i"}, y_t{"y_t"}, co_b{"co_b"}, co_b_y{"co_b_y"}, task{"task"};
 };
 
 // One register-tile shape of the loop nest and the condition under which it runs.
@@ -100,14 +100,21 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const ArmNeonParam
       .split(a.x, l.x_o, l.x_i, b.tile_w, tail)
       .split(a.y, l.y_i, l.y_t, b.tile_h, tail)
       .split(l.y_i, l.y_o, l.y_i, tiles_per_task, TailStrategy::GuardWithIf);
-  if (p.channel_tiles_per_task > 0) {
+  // Channel blocks only in the full branches: in the guarded fallback the tile's channel extent
+  // would depend on the fused task index in a way that defeats the unroller's constant bound.
+  const bool blocks = p.channel_tiles_per_task > 0 && b.full;
+  if (blocks) {
     s.split(l.co_o, l.co_b, l.co_o, p.channel_tiles_per_task, TailStrategy::GuardWithIf);
   }
   // Channel tiles outermost in a task: the task's rows are swept once per channel tile, on the
-  // input staged for that tile.
-  s.reorder(l.co_i, l.x_i, l.y_t, l.x_o, l.y_i, l.co_o);
-  if (p.channel_tiles_per_task > 0) {
-    s.reorder(l.co_b, l.y_o, a.n).fuse(l.co_b, l.y_o, l.task).fuse(l.task, a.n, l.task);
+  // input staged for that tile. Channel blocks (if any) join the row strips and the batch in the
+  // parallel task loop (fused through a separate name: reusing `task` confuses bounds inference).
+  std::vector<VarOrRVar> order = {l.co_i, l.x_i, l.y_t, l.x_o, l.y_i, l.co_o};
+  if (blocks) order.push_back(l.co_b);
+  order.insert(order.end(), {l.y_o, a.n});
+  s.reorder(order);
+  if (blocks) {
+    s.fuse(l.co_b, l.y_o, l.co_b_y).fuse(l.co_b_y, a.n, l.task);
   } else {
     s.fuse(l.y_o, a.n, l.task);
   }
