@@ -78,14 +78,21 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
   s.vectorize(l.co_i, lanes, co_tail).unroll(l.co_i).unroll(l.x_i).unroll(l.y_t);
 }
 
-void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p, int lanes,
-               bool fixed_kernel, TailStrategy tail) {
-  init.vectorize(a.co, lanes, tail).unroll(a.co).unroll(a.x).unroll(a.y);
+// The register tile: `vectors` vectors x tile_w columns x tile_h rows, all unrolled. Unrolling
+// by a constant factor (guarded) keeps it legal where Halide cannot prove the tile's extent
+// constant (channel blocks, row tails); where it can, the guards fold away.
+void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p, int lanes, int vectors,
+               int tile_w, bool fixed_kernel, TailStrategy tail) {
+  const TailStrategy guard = TailStrategy::GuardWithIf;
+  init.vectorize(a.co, lanes, tail)
+      .unroll(a.co, vectors, guard)
+      .unroll(a.x, tile_w, guard)
+      .unroll(a.y, p.tile_h, guard);
   update.reorder(a.co, a.x, a.y, a.r.x, a.r.y)
       .vectorize(a.co, lanes, tail)
-      .unroll(a.co)
-      .unroll(a.x)
-      .unroll(a.y);
+      .unroll(a.co, vectors, guard)
+      .unroll(a.x, tile_w, guard)
+      .unroll(a.y, p.tile_h, guard);
   if (fixed_kernel && p.unroll_taps) update.unroll(a.r.x).unroll(a.r.y);
 }
 
@@ -113,9 +120,9 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
       .bound_storage(a.co, co_tile)
       .bound_storage(a.x, p.tile_w)
       .bound_storage(a.y, p.tile_h);
-  tile_conv(a.conv.specialize(full), a.conv.update(0).specialize(full), a, p, lanes,
+  tile_conv(a.conv.specialize(full), a.conv.update(0).specialize(full), a, p, lanes, p.vectors, p.tile_w,
             fixed_kernel, TailStrategy::RoundUp);
-  tile_conv(a.conv, a.conv.update(0), a, p, lanes, fixed_kernel, TailStrategy::Predicate);
+  tile_conv(a.conv, a.conv.update(0), a, p, lanes, 1, 1, fixed_kernel, TailStrategy::Predicate);
 
   if (ctx.multiplier == 0) {
     // Runtime M: the channel map as a table, once per call (no vector division per element).
