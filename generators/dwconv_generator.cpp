@@ -2,6 +2,9 @@
 // family it is compiled for (schedules/). One generator serves every kernel of the table;
 // GeneratorParams fix the kernel size and M where a kernel specializes on them and carry the
 // schedule parameters (from the heuristic defaults or the tuning database).
+#include <sstream>
+#include <string>
+
 #include "Halide.h"
 #include "arm_neon.h"
 #include "cuda.h"
@@ -26,6 +29,9 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   GeneratorParam<int> dilation_fixed{"fixed_dilation", 0};
   // Schedule parameters as "key=value,...", for the target family's parameter struct.
   GeneratorParam<std::string> schedule_params{"schedule", ""};
+  // Shape estimates for Halide's autoschedulers, "N,H,W,C,M,KH,KW,OH,OW" (tuner baselines);
+  // empty: MobileNet's 56x56x128 3x3 layer.
+  GeneratorParam<std::string> estimates{"estimates", ""};
 
   // NHWC input [N, H, W, C], seen innermost first as (c, x, y, n); channels dense.
   Input<Buffer<float, 4>> input{"input"};
@@ -90,12 +96,21 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     if (kernel_h > 0) filter.dim(2).set_extent(kernel_h);
 
 
-    // Estimates (MobileNet's 56x56x128 3x3 layer) for Halide's autoschedulers.
-    input.set_estimates({{0, 128}, {0, 58}, {0, 58}, {0, 1}});
-    filter.set_estimates({{0, 128}, {0, 3}, {0, 3}});
-    bias.set_estimates({{0, 128}});
-    output.set_estimates({{0, 128}, {0, 56}, {0, 56}, {0, 1}});
-    multiplier.set_estimate(1);
+    // Estimates for Halide's autoschedulers.
+    int e[9] = {1, 56, 56, 128, 1, 3, 3, 56, 56};
+    if (!std::string(estimates).empty()) {
+      std::stringstream ss{std::string(estimates)};
+      std::string item;
+      for (int i = 0; i < 9; i++) {
+        if (!std::getline(ss, item, ',')) throw std::invalid_argument("estimates needs 9 numbers N,H,W,C,M,KH,KW,OH,OW");
+        e[i] = std::stoi(item);
+      }
+    }
+    input.set_estimates({{0, e[3]}, {0, e[2]}, {0, e[1]}, {0, e[0]}});
+    filter.set_estimates({{0, e[3] * e[4]}, {0, e[6]}, {0, e[5]}});
+    bias.set_estimates({{0, e[3] * e[4]}});
+    output.set_estimates({{0, e[3] * e[4]}, {0, e[8]}, {0, e[7]}, {0, e[0]}});
+    multiplier.set_estimate(e[4]);
     stride_x.set_estimate(1);
     stride_y.set_estimate(1);
     dilation_x.set_estimate(1);
