@@ -7,6 +7,7 @@
 #include <cstring>
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "HalideRuntime.h"
@@ -91,14 +92,25 @@ Status init_runtime() {
   return status;
 }
 
-std::mutex g_threads_mutex;
+// Halide's thread pool is process-wide, and lowering its thread count does not stop workers it
+// already started: a change of thread count restarts the pool, which must not happen while any
+// kernel runs. Runs hold the lock shared; a change takes it exclusively.
+std::shared_mutex g_pool_mutex;
 int g_threads = -1;
 
-void set_threads(int n) {
-  std::lock_guard<std::mutex> lock(g_threads_mutex);
-  if (n != g_threads) {
-    halide_set_num_threads(n);
-    g_threads = n;
+template <class F>
+int run_with_threads(int n, F &&f) {
+  for (;;) {
+    {
+      std::shared_lock<std::shared_mutex> running(g_pool_mutex);
+      if (g_threads == n) return f();
+    }
+    std::unique_lock<std::shared_mutex> changing(g_pool_mutex);
+    if (g_threads != n) {
+      halide_shutdown_thread_pool();
+      halide_set_num_threads(n);
+      g_threads = n;
+    }
   }
 }
 
@@ -266,13 +278,14 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
   float lo, hi;
   activation_bounds(p.params, &lo, &hi);
   const int threads = p.num_threads > 0 ? p.num_threads : 0;
-  set_threads(threads);
   g_dispatched = true;
   t_halide_error.clear();
   const detail::KernelInfo &k = detail::kernel(kernel_);
-  int rc = k.fn(&bin.buf, &bfil, &bbias, int32_t(p.filter.m), p.params.stride_w, p.params.stride_h,
-                p.params.dilation_w, p.params.dilation_h, int32_t(padding_.left),
-                int32_t(padding_.top), lo, hi, &bout.buf);
+  int rc = run_with_threads(threads, [&] {
+    return k.fn(&bin.buf, &bfil, &bbias, int32_t(p.filter.m), p.params.stride_w, p.params.stride_h,
+                p.params.dilation_w, p.params.dilation_h, int32_t(padding_.left), int32_t(padding_.top), lo,
+                hi, &bout.buf);
+  });
   if (rc != 0) {
     return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
                                              std::to_string(rc) + "): " + t_halide_error);
