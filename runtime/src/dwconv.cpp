@@ -211,6 +211,7 @@ Status Plan::create_with_kernel(const Problem &problem, const std::string &kerne
   if (!s.ok()) return s;
   Plan p;
   p.problem_ = problem;
+  if (problem.bias_length == 0) p.zero_bias_.assign(problem.filter.c * problem.filter.m, 0.0f);
   resolve_padding(problem.input, problem.filter, problem.params, &p.padding_);
   if (kernel_name.empty()) {
     p.kernel_ = detail::select_kernel(problem, &p.reason_);
@@ -267,11 +268,7 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
                                 {0, int32_t(p.filter.kw), int32_t(cm), 0},
                                 {0, int32_t(p.filter.kh), int32_t(cm * p.filter.kw), 0}};
   make_buffer(&bfil, dfil, 3, filter);
-  std::vector<float> zeros;
-  if (bias == nullptr) {
-    zeros.assign(cm, 0.0f);
-    bias = zeros.data();
-  }
+  if (bias == nullptr) bias = zero_bias_.data();  // made once by create(), not per run
   halide_dimension_t dbias[1] = {{0, int32_t(cm), 1, 0}};
   make_buffer(&bbias, dbias, 1, bias);
 

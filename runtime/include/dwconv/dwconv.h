@@ -133,6 +133,7 @@ class Plan {
   ResolvedPadding padding_;
   int kernel_ = -1;
   std::string reason_;
+  std::vector<float> zero_bias_;  // the kernels' bias input when the problem has none
 };
 
 // The generated kernels this library holds.
