@@ -20,7 +20,7 @@ set(DWCONV_X86_TARGETS
 set(DWCONV_ARM_TARGETS arm-64-linux CACHE STRING "Halide targets of the NEON kernels (aarch64 builds)")
 
 function(dwconv_add_kernel NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;SCHEDULE;WORKLOAD" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;STRIDE;DILATION;SCHEDULE;WORKLOAD" "TARGETS")
   if (NOT K_FAMILY OR NOT K_TARGETS)
     message(FATAL_ERROR "dwconv_add_kernel(${NAME}): FAMILY and TARGETS are required")
   endif ()
@@ -33,6 +33,11 @@ function(dwconv_add_kernel NAME)
   if (NOT K_MULTIPLIER)
     set(K_MULTIPLIER 0)
   endif ()
+  foreach (fixed IN ITEMS STRIDE DILATION)
+    if (NOT K_${fixed})
+      set(K_${fixed} 0)
+    endif ()
+  endforeach ()
   if (NOT TARGET dwconv_halide_runtime)
     add_halide_runtime(dwconv_halide_runtime TARGETS ${K_TARGETS})
   endif ()
@@ -44,7 +49,8 @@ function(dwconv_add_kernel NAME)
   endif ()
   # A cross build runs a copy of the host build's generator (generators/CMakeLists.txt).
   get_property(gen_depends GLOBAL PROPERTY DWCONV_GENERATOR_DEPENDS)
-  set(params kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} fixed_multiplier=${K_MULTIPLIER} ${sched_param})
+  set(params kernel_w=${K_KERNEL_W} kernel_h=${K_KERNEL_H} fixed_multiplier=${K_MULTIPLIER}
+             fixed_stride=${K_STRIDE} fixed_dilation=${K_DILATION} ${sched_param})
   add_halide_library(
     ${NAME}
     FROM dwconv.generator

@@ -146,7 +146,11 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
                             schedule_params, default_arm_neon_params(nullptr, kernel_w, kernel_h)),
                         ctx, t);
     } else if (t.arch == Halide::Target::X86) {
-      schedule_x86(algo_, x86_params_from_string(schedule_params), ctx, t);
+      schedule_x86(algo_,
+                   x86_params_from_string(schedule_params,
+                                          default_x86_params(nullptr, t.natural_vector_size<float>(),
+                                                             multiplier_fixed, kernel_w)),
+                   ctx, t);
     } else {
       throw std::invalid_argument("dwconv: no schedule for target " + t.to_string());
     }

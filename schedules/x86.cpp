@@ -1,31 +1,59 @@
 // x86 schedule for the depthwise algorithm.
 //
-// Structure (both branches share loop names so that producers can be placed the same way):
+// Structure (every branch shares loop names so that producers can be placed the same way):
 //   output: [task = (channel block, row strip, batch)] parallel
-//             y_i (rows of the strip, tile_h at a time)
-//               x_o / co_o (column tiles and channel tiles, order set by channel_tiles_outer)
-//                 conv computed here: a vectors x tile_w x tile_h register tile,
-//                 taps (r.x, r.y) outermost, unrolled for fixed-size kernels
-//                 y_t, x_i, co_i: write the tile out (co_i vectorized)
-//   replicated (the zero-padded input strip, replicated over M) staged per task.
+//             co_o (channel tiles; inside the rows when channel_tiles_outer is false)
+//               y_i (rows of the strip, tile_h at a time)
+//                 x_o (column tiles)
+//                   conv computed here: a vectors x tile_w x tile_h register tile,
+//                   taps (r.x, r.y) outermost, unrolled for fixed-size kernels
+//                   y_t, x_i, co_i: write the tile out (co_i vectorized)
+// Branches (specialize): full register tiles for stride 1 and stride 2 (unit dilation) when the
+// kernel's stride is a runtime value, full tiles for any stride, and a one-vector fallback for
+// fewer channels or columns than a tile.
 //
-// Measured (Cascade Lake, AVX-512, 1 thread, Halide 21): see bench/ and the closing notes of
-// issue 2 for the table; the register budget is 32 zmm: 2 vectors x 4 columns = 8 accumulators,
-// plus 2 filter vectors per tap and one input vector per column leaves room for 3x3 and 5x5.
+// Boundary handling decides the speed. With the column-tile loop innermost and constant stride
+// and dilation, loop partitioning splits it into border tiles (padding selects) and interior
+// tiles (plain loads), so M = 1 reads the input in place. M > 1 stages the input replicated over
+// M (the channel gather then happens once per staged pixel, not per tap).
+// Register budget (AVX-512, 32 zmm): 2 vectors x 4 columns = 8 accumulators + 18 filter vectors
+// of a 3x3 kernel + input vectors; 5x5 uses 1 x 6 (25 filter vectors).
+// Measured on the 2-core AMD EPYC (Zen 4) of this project, 1 thread, JIT, GFLOP/s
+// (dwconv measure SHAPE --fix-stride --params ...): mbv1_dw3 48 with the input staged per task
+// vs 70 in place; mbv1_dw1 49 vs 84; effb0_5x5 (1x6 tile) 73; 7x7x960 with one 7-column tile 60.
 #include "x86.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace dwconv {
 
 using namespace Halide;
+using Halide::Internal::is_const_one;
+using Halide::Internal::is_const_zero;
+using Halide::Internal::simplify;
 
-X86Params default_x86_params(const WorkloadShape *s, int lanes) {
+X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, int kernel_w) {
   X86Params p;
+  const int m = s ? s->m : multiplier;
+  const int kw = s ? s->kw : kernel_w;
+  // M = 1 reads the input in place; M > 1 (or a runtime M) stages it replicated per channel tile.
+  p.stage_input = m == 1 ? 0 : 2;
+  p.channel_tiles_outer = true;
+  // 5x5 and wider: 25+ filter vectors per channel vector leave room for one vector x 6 columns.
+  if (kw >= 5) {
+    p.vectors = 1;
+    p.tile_w = 6;
+  }
   if (!s) return p;
   const int cm = s->c * s->m;
   const int vecs_needed = (cm + lanes - 1) / lanes;
   p.vectors = std::max(1, std::min(p.vectors, vecs_needed));
+  // Narrow images: one or two tiles cover a row, so that few tiles touch the border.
+  if (s->out_w <= 16 && kw < 5) {
+    const int tiles = (s->out_w + 7) / 8;
+    p.tile_w = (s->out_w + tiles - 1) / tiles;
+  }
   const int co_tile = p.vectors * lanes;
   const int channel_tiles = (cm + co_tile - 1) / co_tile;
   // Aim for >= 16 tasks (2 threads, with slack for imbalance); rows first, then channels.
@@ -35,27 +63,31 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes) {
     const int blocks = std::min(channel_tiles, (16 + row_tasks - 1) / row_tasks);
     p.channel_tiles_per_task = (channel_tiles + blocks - 1) / blocks;
   }
-  // Visiting every channel tile per column tile is best while the input columns of one tile
-  // (all channels, all kernel rows) stay in L1 (32 KiB); beyond that, sweep rows per tile.
-  const long tile_cols = (long)(p.tile_w - 1) * s->stride_w + (long)(s->kw - 1) * s->dilation_w + 1;
-  const long bytes = 4L * cm * s->kh * tile_cols;
-  p.channel_tiles_outer = bytes > 24 * 1024;
   if (p.tile_w > s->out_w) p.tile_w = std::max(1, s->out_w);
   return p;
 }
 
 namespace {
 
-// Tiles one branch of the output and returns nothing; the branch's loop names are fixed.
 struct Loops {
   Var co_o{"co_o"}, co_i{"co_i"}, x_o{"x_o"}, x_i{"x_i"};
   Var y_o{"y_o"}, y_i{"y_i"}, y_t{"y_t"}, co_b{"co_b"}, co_b_y{"co_b_y"}, task{"task"};
 };
 
+// One specialization of the output: its condition (undefined for the last, unconditional one),
+// its register tile, and whether its tiles are full (tails shift inwards) or predicated.
+struct Branch {
+  Expr condition;
+  int vectors, tile_w;
+  bool full;
+};
+
 void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p, int lanes,
-                 int co_tile, int tile_w, TailStrategy co_tail, TailStrategy x_tail) {
-  s.split(a.co, l.co_o, l.co_i, co_tile, co_tail)
-      .split(a.x, l.x_o, l.x_i, tile_w, x_tail)
+                 const Branch &b) {
+  const TailStrategy co_tail = b.full ? TailStrategy::ShiftInwards : TailStrategy::Predicate;
+  const TailStrategy x_tail = b.full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+  s.split(a.co, l.co_o, l.co_i, b.vectors * lanes, co_tail)
+      .split(a.x, l.x_o, l.x_i, b.tile_w, x_tail)
       .split(a.y, l.y_o, l.y_i, p.rows_per_task, TailStrategy::GuardWithIf)
       .split(l.y_i, l.y_i, l.y_t, p.tile_h, TailStrategy::GuardWithIf);
   if (p.channel_tiles_per_task > 0) {
@@ -81,17 +113,18 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
 // The register tile: `vectors` vectors x tile_w columns x tile_h rows, all unrolled. Unrolling
 // by a constant factor (guarded) keeps it legal where Halide cannot prove the tile's extent
 // constant (channel blocks, row tails); where it can, the guards fold away.
-void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p, int lanes, int vectors,
-               int tile_w, bool fixed_kernel, TailStrategy tail) {
+void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p, int lanes,
+               const Branch &b, bool fixed_kernel) {
+  const TailStrategy tail = b.full ? TailStrategy::RoundUp : TailStrategy::Predicate;
   const TailStrategy guard = TailStrategy::GuardWithIf;
   init.vectorize(a.co, lanes, tail)
-      .unroll(a.co, vectors, guard)
-      .unroll(a.x, tile_w, guard)
+      .unroll(a.co, b.vectors, guard)
+      .unroll(a.x, b.tile_w, guard)
       .unroll(a.y, p.tile_h, guard);
   update.reorder(a.co, a.x, a.y, a.r.x, a.r.y)
       .vectorize(a.co, lanes, tail)
-      .unroll(a.co, vectors, guard)
-      .unroll(a.x, tile_w, guard)
+      .unroll(a.co, b.vectors, guard)
+      .unroll(a.x, b.tile_w, guard)
       .unroll(a.y, p.tile_h, guard);
   if (fixed_kernel && p.unroll_taps) update.unroll(a.r.x).unroll(a.r.y);
 }
@@ -99,39 +132,74 @@ void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p,
 }  // namespace
 
 void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, const Target &t) {
+  if (p.stage_input < 0 || p.stage_input > 2)
+    throw std::invalid_argument("x86 schedule: stage_input must be 0, 1 or 2");
   const int lanes = t.natural_vector_size<float>();
-  const int co_tile = p.vectors * lanes;
   const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
   Loops l;
 
-  // Fast branch: at least one full register tile in channels and columns, so the tails can
-  // shift inwards (recompute a few outputs) instead of being guarded.
-  Expr full = ctx.out_channels >= co_tile && ctx.out_width >= p.tile_w;
-  tile_output(a.output.specialize(full), a, l, p, lanes, co_tile, p.tile_w,
-              TailStrategy::ShiftInwards, TailStrategy::ShiftInwards);
+  // Full-tile branches need at least one register tile of channels and columns.
+  const int co_tile = p.vectors * lanes;
+  const Expr &cm = ctx.out_channels;
+  const Expr full = cm >= co_tile && ctx.out_width >= p.tile_w;
+  // Reading in place, a channel tile shifted inwards (C*M not a multiple of the tile) keeps the
+  // channel test in its taps and loses the partitioned interior: tiles that divide C*M first.
+  const bool split_tail = p.stage_input == 0 && p.vectors > 1;
+  const Expr primary = split_tail ? full && cm % co_tile == 0 : full;
+  std::vector<Branch> branches;
+  const bool strides_known = ctx.stride_x.defined() && ctx.stride_y.defined() &&
+                             ctx.dilation_x.defined() && ctx.dilation_y.defined();
+  if (p.specialize_strides && strides_known) {
+    const Expr unit_dilation = ctx.dilation_x == 1 && ctx.dilation_y == 1;
+    for (int stride : {1, 2}) {
+      Expr same = simplify(ctx.stride_x == stride && ctx.stride_y == stride && unit_dilation);
+      // Constant strides (a per-workload kernel) need no branch; the matching one is the
+      // unconditional full branch below.
+      if (!is_const_zero(same) && !is_const_one(same)) {
+        branches.push_back({same && primary, p.vectors, p.tile_w, true});
+      }
+    }
+  }
+  branches.push_back({primary, p.vectors, p.tile_w, true});
+  if (split_tail) {
+    // One-vector tiles where C*M is a multiple of the vector width (e.g. 48 channels), then
+    // shifted tiles for any C*M.
+    branches.push_back({cm % lanes == 0 && cm >= lanes && ctx.out_width >= p.tile_w, 1, p.tile_w, true});
+    branches.push_back({full, p.vectors, p.tile_w, true});
+  }
   // Fallback: one vector of channels, one column; predicated so that nothing outside the
   // tensors is read or written (few channels, e.g. C*M = 12, stays vectorized).
-  tile_output(a.output, a, l, p, lanes, lanes, 1, TailStrategy::Predicate,
-              TailStrategy::GuardWithIf);
+  branches.push_back({Expr(), 1, 1, false});
 
+  for (const Branch &b : branches) {
+    Stage s = b.condition.defined() ? a.output.specialize(b.condition) : Stage(a.output);
+    tile_output(s, a, l, p, lanes, b);
+  }
   const Var &tile_loop = p.channel_tiles_outer ? l.x_o : l.co_o;
   // A constant-size stack tile: with the taps unrolled LLVM keeps it all in registers.
   a.conv.compute_at(a.output, tile_loop)
       .bound_storage(a.co, co_tile)
       .bound_storage(a.x, p.tile_w)
       .bound_storage(a.y, p.tile_h);
-  tile_conv(a.conv.specialize(full), a.conv.update(0).specialize(full), a, p, lanes, p.vectors, p.tile_w,
-            fixed_kernel, TailStrategy::RoundUp);
-  tile_conv(a.conv, a.conv.update(0), a, p, lanes, 1, 1, fixed_kernel, TailStrategy::Predicate);
+  // conv is computed inside each output branch; its own branches follow the tile size (a
+  // one-vector tile runs the first vector of the unrolled pair; the guard folds away).
+  tile_conv(a.conv.specialize(full), a.conv.update(0).specialize(full), a, p, lanes, branches.front(),
+            fixed_kernel);
+  tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), fixed_kernel);
 
   if (ctx.multiplier == 0) {
     // Runtime M: the channel map as a table, once per call (no vector division per element).
     a.channel_of.compute_root().vectorize(a.co, lanes, TailStrategy::GuardWithIf);
   }
-  if (p.stage_input) {
+  // Rounding staged channels up is safe: padded is zero beyond the last channel.
+  if (p.stage_input == 1) {
     // Zero-padded strip (all channels of the task's channel block) computed once per task.
-    // Rounding channels up is safe: padded is zero beyond the last channel.
     a.replicated.compute_at(a.output, l.task).vectorize(a.co, lanes, TailStrategy::RoundUp);
+  } else if (p.stage_input == 2) {
+    // One channel tile of the task's rows: a constant column stride, a block that stays in L2.
+    a.replicated.compute_at(a.output, l.co_o)
+        .bound_storage(a.co, co_tile)
+        .vectorize(a.co, lanes, TailStrategy::RoundUp);
   }
 }
 

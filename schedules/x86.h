@@ -23,15 +23,27 @@ struct X86Params {
   int channel_tiles_per_task = 0;
   // Loop order inside a task: true sweeps a row once per channel tile (small working set for
   // wide tensors), false visits all channel tiles at each column tile (contiguous output).
-  bool channel_tiles_outer = false;
-  // Stage the zero-padded (and, for M > 1, channel-replicated) input strip once per task,
-  // so that the taps read it without bounds checks. false reads the input through selects.
-  bool stage_input = true;
+  bool channel_tiles_outer = true;
+  // Where the zero-padded (and, for M > 1, channel-replicated) input is staged, so that the
+  // taps read it without bounds checks or channel gathers:
+  //   0  not staged: the taps read the input through the padding selects, which loop
+  //      partitioning removes from the interior when stride and dilation are constants (the
+  //      fastest for M = 1: no copy);
+  //   1  once per task, all channels of the task's rows;
+  //   2  once per channel tile (a small block with a constant column stride: no cache-set
+  //      conflicts when the tensor's row pitch is a power of two, e.g. 1024 channels).
+  int stage_input = 0;
+  // General kernels (runtime stride): also generate branches for stride 1 and stride 2 with
+  // unit dilation, where the constants let loop partitioning drop the padding selects.
+  bool specialize_strides = true;
   bool unroll_taps = true;  // unroll the taps of a fixed-size kernel
 };
 
-// The heuristic default for a workload (shape known) or for a general kernel (shape == nullptr).
-X86Params default_x86_params(const WorkloadShape *shape, int natural_lanes);
+// The heuristic default for a workload (shape known) or for a general kernel (shape == nullptr,
+// `multiplier` its compile-time M, 0 when M is a runtime value).
+// `kernel_w` is the compile-time kernel width of a general kernel (0 = runtime).
+X86Params default_x86_params(const WorkloadShape *shape, int natural_lanes, int multiplier = 1,
+                             int kernel_w = 3);
 
 // Applies p to the algorithm for target t. ctx carries the output extents, which the schedule
 // uses to pick its fast branch (enough channels and columns for a full register tile).
@@ -52,8 +64,11 @@ void visit_fields(X86Params &p, F &&f) {
   f("channel_tiles_per_task", p.channel_tiles_per_task);
   f("channel_tiles_outer", p.channel_tiles_outer);
   f("stage_input", p.stage_input);
+  f("specialize_strides", p.specialize_strides);
   f("unroll_taps", p.unroll_taps);
 }
 inline std::string to_string(const X86Params &p) { return params_to_string(p); }
-inline X86Params x86_params_from_string(const std::string &s) { return params_from_string<X86Params>(s); }
+inline X86Params x86_params_from_string(const std::string &s, X86Params defaults = X86Params()) {
+  return params_from_string<X86Params>(s, defaults);
+}
 }  // namespace dwconv

@@ -25,6 +25,7 @@ commands:
   db merge  combine databases (from several machines or shards) into one
   db distill  write the best-per-workload file the build reads (-DDWCONV_TUNING_DB=...)
   info      which kernel of this build serves a shape on this machine, and why
+  measure   time given schedules (and autoschedulers) on one shape, checked against the naive loop
   bench     run the benchmark binary (dwconv vs peers vs naive loop)
 
 `dwconv <command> --help` describes each command.
@@ -60,6 +61,23 @@ const char *kDbUsage = R"(usage:
 const char *kInfoUsage = R"(usage: dwconv info SHAPE [--shapes FILE]
 SHAPE is a shape name from FILE (default bench/shapes.csv) or N,H,W,C,M,KH,KW,stride,dilation,padding.
 Prints the workload key, the kernel this build picks on this CPU, and why.
+)";
+
+const char *kMeasureUsage = R"(usage: dwconv measure SHAPE [options]
+SHAPE is a shape name from --shapes (default bench/shapes.csv) or N,H,W,C,M,KH,KW,stride,dilation,padding.
+Builds each candidate with the JIT (as dwconv tune does), checks it against the naive loop and
+times all of them interleaved; prints GFLOP/s (median, min-max). With no --params: the default.
+
+options:
+  --params P        schedule parameters "key=value,..." (repeatable; "" = heuristic default)
+  --scheduler NAME  an autoscheduler baseline (Mullapudi2016, Adams2019, Li2018; repeatable)
+  --threads N       thread count (default 1)
+  --target T        Halide target to compile for (default: this host's)
+  --runtime-stride  stride and dilation as runtime values (as in the general kernels); by default
+                    they are fixed at compile time, as in the tuned kernels
+  --repeats N       timed samples per candidate (default 15)
+  --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
+  --shapes FILE     where SHAPE names come from
 )";
 
 bool has_help(int argc, char **argv) {
@@ -219,14 +237,8 @@ int cmd_db(int argc, char **argv) {
   return 0;
 }
 
-int cmd_info(int argc, char **argv) {
-  if (argc < 1 || has_help(argc, argv)) {
-    std::cout << kInfoUsage;
-    return argc < 1 ? 1 : 0;
-  }
-  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
-  for (int i = 1; i + 1 < argc; i++)
-    if (!std::strcmp(argv[i], "--shapes")) shapes_path = argv[++i];
+// A shape name from shapes_path, or "N,H,W,C,M,KH,KW,stride,dilation,padding".
+dwconv::Problem parse_shape(const std::string &spec, const std::string &shapes_path) {
   dwconv::Problem p;
   bool found = false;
   if (spec.find(',') == std::string::npos) {
@@ -248,6 +260,18 @@ int cmd_info(int argc, char **argv) {
     }
     unlink(tmpl);
   }
+  return p;
+}
+
+int cmd_info(int argc, char **argv) {
+  if (argc < 1 || has_help(argc, argv)) {
+    std::cout << kInfoUsage;
+    return argc < 1 ? 1 : 0;
+  }
+  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
+  for (int i = 1; i + 1 < argc; i++)
+    if (!std::strcmp(argv[i], "--shapes")) shapes_path = argv[++i];
+  dwconv::Problem p = parse_shape(spec, shapes_path);
   dwconv::Plan plan;
   dwconv::Status s = dwconv::Plan::create(p, &plan);
   if (!s.ok()) {
@@ -259,6 +283,58 @@ int cmd_info(int argc, char **argv) {
               (long long)p.output.c, plan.kernel_name(), dwconv::isa_name(dwconv::active_isa()),
               dwconv::isa_name(dwconv::cpu_isa()), plan.selection_reason().c_str());
   return 0;
+}
+
+int cmd_measure(int argc, char **argv) {
+  if (argc < 1 || has_help(argc, argv)) {
+    std::cout << kMeasureUsage;
+    return argc < 1 ? 1 : 0;
+  }
+  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
+  std::vector<Candidate> cands;
+  MeasureOptions o;
+  o.repeats = 15;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--params") {
+      Candidate c;
+      c.params = next();
+      cands.push_back(c);
+    } else if (a == "--scheduler") {
+      Candidate c;
+      c.scheduler = next();
+      cands.push_back(c);
+    } else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--target") o.target = next();
+    else if (a == "--runtime-stride") o.fix_stride = false;
+    else if (a == "--repeats") o.repeats = std::stoi(next());
+    else if (a == "--asm") o.asm_prefix = next();
+    else if (a == "--shapes") shapes_path = next();
+    else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");
+  }
+  if (o.threads < 1 || o.repeats < 1) throw std::invalid_argument("--threads and --repeats must be >= 1");
+  if (cands.empty()) cands.push_back(Candidate{});
+  const dwconv::Problem p = parse_shape(spec, shapes_path);
+  const double flops = dwconv_bench::flops(p);
+  std::vector<Measurement> ms = measure(p, cands, o);
+  int failures = 0;
+  for (size_t i = 0; i < cands.size(); i++) {
+    const std::string what = cands[i].scheduler == "dwconv" ? (cands[i].params.empty() ? "default" : cands[i].params)
+                                                             : cands[i].scheduler;
+    const Measurement &m = ms[i];
+    if (m.status == "ok") {
+      std::printf("%2zu  %7.1f GFLOP/s (%.1f-%.1f)  %9.1f us  %s\n", i, flops / m.median_us / 1e3,
+                  flops / m.max_us / 1e3, flops / m.min_us / 1e3, m.median_us, what.c_str());
+    } else {
+      failures++;
+      std::printf("%2zu  %s: %s  %s\n", i, m.status.c_str(), m.error.c_str(), what.c_str());
+    }
+  }
+  return failures ? 1 : 0;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -291,6 +367,7 @@ int main(int argc, char **argv) {
     if (cmd == "db") return cmd_db(argc - 2, argv + 2);
     if (cmd == "info") return cmd_info(argc - 2, argv + 2);
     if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
+    if (cmd == "measure") return cmd_measure(argc - 2, argv + 2);
     std::cerr << "dwconv: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const std::exception &e) {

@@ -29,7 +29,7 @@ void load_autoscheduler(const std::string &name) {
   Halide::load_plugin(std::string(DWCONV_HALIDE_LIBDIR) + "/libautoschedule_" + it->second + ".so");
 }
 
-Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o) {
+Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o, size_t index) {
   Halide::Target t = Halide::get_target_from_environment();
   if (o.target != "host") t = Halide::Target(o.target);
   else t = Halide::get_host_target();
@@ -44,6 +44,10 @@ Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const Measu
   gen->set_generatorparam_value("kernel_w", std::to_string(p.filter.kw));
   gen->set_generatorparam_value("kernel_h", std::to_string(p.filter.kh));
   gen->set_generatorparam_value("fixed_multiplier", std::to_string(p.filter.m));
+  if (o.fix_stride && p.params.stride_h == p.params.stride_w && p.params.dilation_h == p.params.dilation_w) {
+    gen->set_generatorparam_value("fixed_stride", std::to_string(p.params.stride_w));
+    gen->set_generatorparam_value("fixed_dilation", std::to_string(p.params.dilation_w));
+  }
   if (c.scheduler == "dwconv") {
     if (!c.params.empty()) gen->set_generatorparam_value("schedule", c.params);
   } else {
@@ -64,6 +68,10 @@ Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const Measu
       args.emplace_back(prm.name(), prm.is_buffer() ? Halide::Argument::InputBuffer : Halide::Argument::InputScalar,
                         prm.type(), prm.dimensions(), prm.get_argument_estimates());
     }
+  }
+  if (!o.asm_prefix.empty()) {
+    pipeline.compile_to_assembly(o.asm_prefix + std::to_string(index) + ".s", args, "dwconv_candidate", t);
+    pipeline.compile_to_lowered_stmt(o.asm_prefix + std::to_string(index) + ".stmt", args, Halide::Text, t);
   }
   return pipeline.compile_to_callable(args, t);
 }
@@ -95,7 +103,7 @@ void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, c
   };
   for (size_t i = 0; i < cands.size(); i++) {
     try {
-      bound[i].fn = build(p, cands[i], o);
+      bound[i].fn = build(p, cands[i], o, i);
     } catch (const Halide::Error &e) {
       bound[i].m = {"compile_error", 0, 0, 0, e.what()};
       continue;

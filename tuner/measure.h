@@ -28,6 +28,10 @@ struct MeasureOptions {
   double min_sample_ms = 3;    // each sample runs enough iterations to last this long
   double timeout_s = 120;      // whole batch, compile included
   std::string target = "host";
+  // Fix stride and dilation at compile time, as the build does for a tuned kernel (when both
+  // directions agree), so that what is measured is what the build generates.
+  bool fix_stride = true;
+  std::string asm_prefix;     // when set, candidate i's assembly goes to <asm_prefix><i>.s
 };
 
 // Compiles every candidate, checks each against the naive loop, then times the ones that are

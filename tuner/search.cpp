@@ -34,7 +34,7 @@ ParamSpace make_x86_space() {
             {"rows_per_task", {1, 2, 4, 8, 16}},
             {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
             {"channel_tiles_outer", {0, 1}},
-            {"stage_input", {0, 1}},
+            {"stage_input", {0, 1, 2}},
             {"unroll_taps", {0, 1}}};
   // 32 vector registers on AVX-512 (16 on AVX2, which the same kernel also serves): keep the
   // accumulators of a register tile within 24 so filter and input vectors still fit.
@@ -121,7 +121,7 @@ namespace {
 // simple features, refit after every measurement of this workload.
 class CostModel {
  public:
-  explicit CostModel(const dwconv::Problem &p) : flops_(dwconv_bench::flops(p)) {}
+  explicit CostModel(const dwconv::Problem &p) : flops_(dwconv_bench::flops(p)), m_(p.filter.m) {}
 
   static std::vector<double> features(const std::map<std::string, int> &v) {
     const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
@@ -134,7 +134,8 @@ class CostModel {
             std::log2(double(v.at("rows_per_task"))),
             v.at("channel_tiles_per_task") > 0 ? 1.0 : 0.0,
             double(v.at("channel_tiles_outer")),
-            double(v.at("stage_input")),
+            v.at("stage_input") == 1 ? 1.0 : 0.0,
+            v.at("stage_input") == 2 ? 1.0 : 0.0,
             double(v.at("unroll_taps"))};
   }
 
@@ -142,7 +143,12 @@ class CostModel {
     const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
     double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
     if (acc > 24) eff *= 0.3;
-    if (!v.at("stage_input")) eff *= 0.5;
+    // M = 1 is fastest reading the input in place with the column tiles innermost (the padding
+    // selects partitioned away); M > 1 needs the replicated input staged.
+    const int stage = v.at("stage_input");
+    if (m_ > 1 && stage == 0) eff *= 0.4;
+    if (m_ == 1 && stage != 0) eff *= 0.7;
+    if (m_ == 1 && stage == 0 && !v.at("channel_tiles_outer")) eff *= 0.6;
     if (!v.at("unroll_taps")) eff *= 0.8;
     return std::log(flops_ / (50e3 * eff));  // log microseconds at ~50 GFLOP/s for eff = 1
   }
@@ -184,6 +190,7 @@ class CostModel {
   }
 
   double flops_;
+  int m_;
   std::vector<std::vector<double>> xs_;
   std::vector<double> ys_;
   std::vector<double> w_;
