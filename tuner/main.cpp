@@ -1,6 +1,7 @@
 // dwconv: the command-line tool of the tuner. See `dwconv --help`.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -161,8 +162,11 @@ int cmd_tune(int argc, char **argv) {
     else std::cout << line << "\n";
   };
   std::vector<TuneResult> results;
+  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < mine.size(); i++) {
-    o.budget_s = budget / mine.size();
+    // What is left, shared by the workloads still to tune: one that overran costs the others.
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    o.budget_s = std::max(0.0, budget - spent) / double(mine.size() - i);
     results.push_back(tune_workload(mine[i], db, o, progress));
     if (tty) std::cout << "\n";
   }

@@ -272,9 +272,21 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   }
 
   // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
+  // Seconds one candidate costs (compile + check + timing), to stop the search in time for the
+  // final re-measurement instead of overshooting the budget.
+  double cost_s = 0;
+  int cost_n = 0;
+  auto timed_measure = [&](const std::vector<Candidate> &batch, const MeasureOptions &opts) {
+    const double t0 = elapsed();
+    std::vector<Measurement> ms = measure(p, batch, opts);
+    cost_s += elapsed() - t0;
+    cost_n += int(batch.size());
+    return ms;
+  };
+  auto candidate_cost = [&] { return cost_n ? cost_s / cost_n : 2.0; };
   if (!seen.count(dflt)) {
     Candidate c{"dwconv", dflt, true};
-    Measurement m = measure(p, {c}, mo)[0];
+    Measurement m = timed_measure({c}, mo)[0];
     seen.insert(dflt);
     if (m.status == "ok") res.default_gflops = flops / (m.median_us * 1e3);
     note_ok(c, m);
@@ -305,9 +317,9 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
     return v;
   };
-  const double search_budget = o.budget_s - elapsed();
-  const auto search_end = Clock::now() + std::chrono::duration<double>(std::max(0.0, search_budget * 0.8));
-  while (Clock::now() < search_end) {
+  // Stop while the final round (finalists + default, compiled and timed again) still fits.
+  auto time_left = [&] { return o.budget_s - elapsed() - (o.finalists + 1) * candidate_cost(); };
+  while (time_left() > 1.5 * candidate_cost()) {
     std::vector<std::map<std::string, int>> parents;
     for (size_t i = 0; i < std::min<size_t>(4, measured.size()); i++) parents.push_back(parse_params(measured[i].second));
     if (parents.empty()) parents.push_back(parse_params(dflt));
@@ -332,7 +344,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     // The model's favourite, and every third round one random proposal to keep exploring.
     std::vector<Candidate> batch = {{"dwconv", proposals[0].second, false}};
     if (trial % 3 == 2 && proposals.size() > 1) batch.push_back({"dwconv", proposals[1 + pick(proposals.size() - 1)].second, false});
-    std::vector<Measurement> ms = measure(p, batch, mo);
+    std::vector<Measurement> ms = timed_measure(batch, mo);
     for (size_t i = 0; i < batch.size(); i++) {
       seen.insert(batch[i].params);
       note_ok(batch[i], ms[i]);

@@ -52,16 +52,16 @@ Status reference_depthwise_conv2d(const Problem &p, const float *input, const fl
 
 namespace dwconv {
 
-Status check_against_reference(const Problem &p, const float *input, const float *filter,
-                               const float *bias, const float *output) {
+Status ReferenceCheck::create(const Problem &p, const float *input, const float *filter, const float *bias,
+                              ReferenceCheck *out) {
   Status s = validate(p);
   if (!s.ok()) return s;
-  if (output == nullptr) return Status(StatusCode::kInvalidArgument, "output pointer is null");
+  if (out == nullptr) return Status(StatusCode::kInvalidArgument, "ReferenceCheck pointer is null");
   // Reference and the reduction's scale sum |x*w|, both dense.
   Problem dense = p;
   dense.input_strides = {};
   dense.output_strides = {};
-  const detail::DenseStrides is = detail::input_strides(p), os = detail::output_strides(p);
+  const detail::DenseStrides is = detail::input_strides(p);
   const int64_t in_count = p.input.n * p.input.h * p.input.w * p.input.c;
   const int64_t out_count = p.output.n * p.output.h * p.output.w * p.output.c;
   const int64_t fil_count = p.filter.kh * p.filter.kw * p.filter.c * p.filter.m;
@@ -81,12 +81,26 @@ Status check_against_reference(const Problem &p, const float *input, const float
   plain.params.activation = Activation::kNone;
   reference_depthwise_conv2d(plain, in_abs.data(), fil_abs.data(), nullptr, scale.data());
   const int64_t cm = p.output.c;
+  for (int64_t i = 0; i < out_count; i++) {
+    scale[i] = float(1e-5 * (double(scale[i]) + (bias ? std::fabs(bias[i % cm]) : 0.0)) + 1e-6);
+  }
+  out->problem_ = p;
+  out->ref_ = std::move(ref);
+  out->tolerance_ = std::move(scale);
+  return Status::Ok();
+}
+
+Status ReferenceCheck::check(const float *output) const {
+  if (output == nullptr) return Status(StatusCode::kInvalidArgument, "output pointer is null");
+  const Problem &p = problem_;
+  const detail::DenseStrides os = detail::output_strides(p);
+  const int64_t cm = p.output.c;
   for (int64_t n = 0, i = 0; n < p.output.n; n++)
     for (int64_t y = 0; y < p.output.h; y++)
       for (int64_t x = 0; x < p.output.w; x++)
         for (int64_t c = 0; c < cm; c++, i++) {
-          const float got = output[n * os.n + y * os.h + x * os.w + c], want = ref[i];
-          const double tol = 1e-5 * (double(scale[i]) + (bias ? std::fabs(bias[c]) : 0.0)) + 1e-6;
+          const float got = output[n * os.n + y * os.h + x * os.w + c], want = ref_[i];
+          const double tol = tolerance_[i];
           bool ok;
           if (std::isnan(want) || std::isnan(got)) ok = std::isnan(want) && std::isnan(got);
           else if (std::isinf(want) || std::isinf(got)) ok = want == got;
@@ -99,6 +113,14 @@ Status check_against_reference(const Problem &p, const float *input, const float
           }
         }
   return Status::Ok();
+}
+
+Status check_against_reference(const Problem &p, const float *input, const float *filter,
+                               const float *bias, const float *output) {
+  ReferenceCheck check;
+  Status s = ReferenceCheck::create(p, input, filter, bias, &check);
+  if (!s.ok()) return s;
+  return check.check(output);
 }
 
 }  // namespace dwconv

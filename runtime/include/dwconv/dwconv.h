@@ -163,6 +163,21 @@ Status reference_depthwise_conv2d(const Problem &problem, const float *input, co
 Status check_against_reference(const Problem &problem, const float *input, const float *filter,
                                const float *bias, const float *output);
 
+// The same check in two steps: the reference output and each element's tolerance computed once
+// (the naive loop can take seconds), then any number of outputs compared with it. The tuner
+// checks every candidate of a workload against one of these.
+class ReferenceCheck {
+ public:
+  static Status create(const Problem &problem, const float *input, const float *filter,
+                       const float *bias, ReferenceCheck *out);
+  // `output` laid out as the problem says (its output strides).
+  Status check(const float *output) const;
+
+ private:
+  Problem problem_;
+  std::vector<float> ref_, tolerance_;  // dense
+};
+
 // The activation exactly as the kernels apply it: comparisons that let NaN through.
 inline float apply_activation(float v, float lo, float hi) {
   v = v < lo ? lo : v;
