@@ -77,6 +77,8 @@ options:
   --runtime-stride  stride and dilation as runtime values (as in the general kernels); by default
                     they are fixed at compile time, as in the tuned kernels
   --repeats N       timed samples per candidate (default 15)
+  --rotate-mib X    rotate over copies of input/output of about X MiB (default 16, as the
+                    benchmark does; 0 = one hot buffer)
   --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
   --shapes FILE     where SHAPE names come from
 )";
@@ -316,6 +318,7 @@ int cmd_measure(int argc, char **argv) {
     else if (a == "--target") o.target = next();
     else if (a == "--runtime-stride") o.fix_stride = false;
     else if (a == "--repeats") o.repeats = std::stoi(next());
+    else if (a == "--rotate-mib") o.rotate_mib = std::stod(next());
     else if (a == "--asm") o.asm_prefix = next();
     else if (a == "--shapes") shapes_path = next();
     else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");

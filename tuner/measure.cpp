@@ -120,9 +120,24 @@ void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, c
   Halide::Buffer<float> in = data.in, fil = data.fil, bias = data.bias, outb = data.out;
   const int M = p.filter.m;
   const float inf = std::numeric_limits<float>::infinity();
-  auto call = [&](Halide::Callable &f) {
-    return f(in, fil, bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w, p.params.dilation_h,
-             (int)pad.left, (int)pad.top, -inf, inf, outb);
+  auto call_on = [&](Halide::Callable &f, Halide::Buffer<float> &input, Halide::Buffer<float> &output) {
+    return f(input, fil, bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w, p.params.dilation_h,
+             (int)pad.left, (int)pad.top, -inf, inf, output);
+  };
+  auto call = [&](Halide::Callable &f) { return call_on(f, in, outb); };
+  // Timed runs rotate over copies of input and output (as bench/dwconv_bench does), so that a
+  // schedule is judged on data that is not all hot in L1/L2.
+  std::vector<Halide::Buffer<float>> ins, outs;
+  const double mib = 4.0 * double(in.number_of_elements() + outb.number_of_elements()) / (1 << 20);
+  const int copies = o.rotate_mib > 0 ? std::max(1, std::min(8, int(o.rotate_mib / std::max(mib, 1e-9)))) : 1;
+  for (int k = 0; k < copies; k++) {
+    ins.push_back(in.copy());
+    outs.push_back(outb.copy());
+  }
+  size_t turn = 0;
+  auto timed_call = [&](Halide::Callable &f) {
+    turn = (turn + 1) % ins.size();
+    return call_on(f, ins[turn], outs[turn]);
   };
   for (size_t i = 0; i < cands.size(); i++) {
     try {
@@ -161,7 +176,7 @@ void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, c
   for (size_t i = 0; i < cands.size(); i++) {
     if (!bound[i].ok) continue;
     auto t0 = Clock::now();
-    call(bound[i].fn);
+    timed_call(bound[i].fn);
     double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     iters[i] = std::max(1, int(o.min_sample_ms * 1000 / std::max(us, 1.0)));
   }
@@ -169,7 +184,7 @@ void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, c
     for (size_t i = 0; i < cands.size(); i++) {
       if (!bound[i].ok) continue;
       auto t0 = Clock::now();
-      for (int k = 0; k < iters[i]; k++) call(bound[i].fn);
+      for (int k = 0; k < iters[i]; k++) timed_call(bound[i].fn);
       samples[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / iters[i]);
     }
   }

@@ -31,6 +31,9 @@ struct MeasureOptions {
   // Fix stride and dilation at compile time, as the build does for a tuned kernel (when both
   // directions agree), so that what is measured is what the build generates.
   bool fix_stride = true;
+  // Timed runs rotate over copies of input and output totalling about this many MiB (at most 8
+  // copies), as the benchmark does; 0 times one hot buffer.
+  double rotate_mib = 16;
   std::string asm_prefix;     // when set, candidate i's assembly goes to <asm_prefix><i>.s
 };
 
