@@ -51,6 +51,14 @@ options:
   --distill OUT          also write the best-per-workload file to OUT (atomically)
   --no-autoschedulers    skip the autoscheduler baselines
   --json                 one JSON object per measurement on stdout
+  --runner ssh://[user@]host[:port]
+                         run candidates on that machine: they are AOT-compiled here (for
+                         --target), linked into shared libraries and run there by dwconv_runner
+                         (copied along; no Halide needed there). Default: a child process here.
+  --ssh-option OPT       extra ssh/scp option (repeatable), e.g. --ssh-option -i --ssh-option KEY
+  --runner-binary PATH   dwconv_runner built for the remote machine (default: this build's)
+  --linker CXX           links candidate objects for the remote machine (default c++; e.g.
+                         aarch64-linux-gnu-g++ with --target arm-64-linux)
 )";
 
 const char *kDbUsage = R"(usage:
@@ -80,8 +88,22 @@ options:
   --rotate-mib X    rotate over copies of input/output of about X MiB (default 16, as the
                     benchmark does; 0 = one hot buffer)
   --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
+  --runner, --ssh-option, --runner-binary, --linker   as for dwconv tune
   --shapes FILE     where SHAPE names come from
 )";
+
+// The runner options shared by tune and measure; true when argv[i] was one (i advanced).
+bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
+  std::string a = argv[i];
+  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker") return false;
+  if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+  std::string v = argv[++i];
+  if (a == "--runner") m.runner = v;
+  else if (a == "--ssh-option") m.ssh_options.push_back(v);
+  else if (a == "--runner-binary") m.runner_binary = v;
+  else m.linker = v;
+  return true;
+}
 
 bool has_help(int argc, char **argv) {
   for (int i = 0; i < argc; i++)
@@ -110,12 +132,14 @@ int cmd_tune(int argc, char **argv) {
   TuneOptions o;
   int shard_i = 0, shard_n = 1;
   bool json_out = false;
+  o.measure.runner_binary = DWCONV_RUNNER_BINARY;
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
+    if (parse_runner_option(argc, argv, i, o.measure)) continue;
     if (a == "--shapes") shapes_path = next();
     else if (a == "--db") db_path = next();
     else if (a == "--target") target = next();
@@ -133,7 +157,9 @@ int cmd_tune(int argc, char **argv) {
     } else throw std::invalid_argument("unknown option " + a + " (see dwconv tune --help)");
   }
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
-  if (target != "host") throw std::invalid_argument("--target " + target + ": only 'host' has a runner in this build");
+  if (target != "host" && o.measure.runner.empty())
+    throw std::invalid_argument("--target " + target + " needs a --runner for that machine (ssh://...)");
+  o.measure.target = target;
   if (o.threads < 1) throw std::invalid_argument("--threads must be >= 1");
   Db db;
   std::string err;
@@ -145,7 +171,8 @@ int cmd_tune(int argc, char **argv) {
   std::vector<dwconv_bench::NamedShape> mine;
   for (size_t i = 0; i < shapes.size(); i++)
     if (int(i % shard_n) == shard_i) mine.push_back(shapes[i]);
-  o.target = std::string("x86-64-") + dwconv::isa_name(dwconv::active_isa());
+  // The recorded target: this machine's ISA level, or the Halide target a remote runner ran.
+  o.target = target == "host" ? std::string("x86-64-") + dwconv::isa_name(dwconv::active_isa()) : target;
   o.commit = git_commit();
   const bool tty = isatty(STDOUT_FILENO) && !json_out;
   Progress progress;
@@ -300,12 +327,14 @@ int cmd_measure(int argc, char **argv) {
   std::vector<Candidate> cands;
   MeasureOptions o;
   o.repeats = 15;
+  o.runner_binary = DWCONV_RUNNER_BINARY;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
+    if (parse_runner_option(argc, argv, i, o)) continue;
     if (a == "--params") {
       Candidate c;
       c.params = next();

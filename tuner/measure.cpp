@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <random>
 
 #include "Halide.h"
+#include "check_and_time.h"
 #include "db.h"
 
 namespace dwconv_tuner {
@@ -29,7 +31,13 @@ void load_autoscheduler(const std::string &name) {
   Halide::load_plugin(std::string(DWCONV_HALIDE_LIBDIR) + "/libautoschedule_" + it->second + ".so");
 }
 
-Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o, size_t index) {
+struct Built {
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> args;
+  Halide::Target target;
+};
+
+Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o, size_t index) {
   Halide::Target t = Halide::get_target_from_environment();
   if (o.target != "host") t = Halide::Target(o.target);
   else t = Halide::get_host_target();
@@ -73,14 +81,13 @@ Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const Measu
     pipeline.compile_to_assembly(o.asm_prefix + std::to_string(index) + ".s", args, "dwconv_candidate", t);
     pipeline.compile_to_lowered_stmt(o.asm_prefix + std::to_string(index) + ".stmt", args, Halide::Text, t);
   }
-  return pipeline.compile_to_callable(args, t);
+  return {pipeline, args, t};
 }
 
-struct Bound {
-  Halide::Callable fn;
-  bool ok = false;
-  Measurement m;
-};
+Halide::Callable build(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o, size_t index) {
+  Built b = build_pipeline(p, c, o, index);
+  return b.pipeline.compile_to_callable(b.args, b.target);
+}
 
 // The data of a workload and its reference output, made once in the parent (the naive loop
 // takes seconds on the big shapes) and inherited by every child through fork().
@@ -111,139 +118,81 @@ const WorkloadData &workload_data(const dwconv::Problem &p) {
 }
 
 // Runs in the child: everything, result as JSON on fd.
-void child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, const MeasureOptions &o, int fd) {
-  json out = json::array();
-  std::vector<Bound> bound(cands.size());
+std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, const MeasureOptions &o) {
   dwconv::ResolvedPadding pad;
   dwconv::resolve_padding(p.input, p.filter, p.params, &pad);
   const WorkloadData &data = workload_data(p);  // made by the parent: no naive loop here
-  Halide::Buffer<float> in = data.in, fil = data.fil, bias = data.bias, outb = data.out;
   const int M = p.filter.m;
   const float inf = std::numeric_limits<float>::infinity();
-  auto call_on = [&](Halide::Callable &f, Halide::Buffer<float> &input, Halide::Buffer<float> &output) {
-    return f(input, fil, bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w, p.params.dilation_h,
-             (int)pad.left, (int)pad.top, -inf, inf, output);
-  };
-  auto call = [&](Halide::Callable &f) { return call_on(f, in, outb); };
-  // Timed runs rotate over copies of input and output (as bench/dwconv_bench does), so that a
-  // schedule is judged on data that is not all hot in L1/L2.
+  TimingOptions to{o.repeats, o.min_sample_ms,
+                   rotation_copies(o.rotate_mib, 4.0 * double(data.in.number_of_elements() +
+                                                              data.out.number_of_elements()))};
   std::vector<Halide::Buffer<float>> ins, outs;
-  const double mib = 4.0 * double(in.number_of_elements() + outb.number_of_elements()) / (1 << 20);
-  const int copies = o.rotate_mib > 0 ? std::max(1, std::min(8, int(o.rotate_mib / std::max(mib, 1e-9)))) : 1;
-  for (int k = 0; k < copies; k++) {
-    ins.push_back(in.copy());
-    outs.push_back(outb.copy());
+  for (size_t k = 0; k < to.copies; k++) {
+    ins.push_back(data.in.copy());
+    outs.push_back(data.out.copy());
   }
-  size_t turn = 0;
-  auto timed_call = [&](Halide::Callable &f) {
-    turn = (turn + 1) % ins.size();
-    return call_on(f, ins[turn], outs[turn]);
-  };
+  std::vector<Halide::Callable> fns(cands.size());
+  std::vector<std::string> built(cands.size());
   for (size_t i = 0; i < cands.size(); i++) {
     try {
-      bound[i].fn = build(p, cands[i], o, i);
+      fns[i] = build(p, cands[i], o, i);
     } catch (const Halide::Error &e) {
-      bound[i].m = {"compile_error", 0, 0, 0, e.what()};
-      continue;
+      built[i] = e.what();
     } catch (const std::exception &e) {
-      bound[i].m = {"compile_error", 0, 0, 0, e.what()};
-      continue;
+      built[i] = e.what();
     }
-    outb.fill(std::numeric_limits<float>::quiet_NaN());
+  }
+  auto run = [&](size_t i, size_t copy, bool checking) -> std::string {
+    if (checking) outs[0].fill(std::numeric_limits<float>::quiet_NaN());
     try {
-      int rc = call(bound[i].fn);
-      if (rc != 0) {
-        bound[i].m = {"crash", 0, 0, 0, "pipeline returned error " + std::to_string(rc)};
-        continue;
-      }
-    } catch (const Halide::Error &e) {  // Halide's JIT reports pipeline errors as exceptions
-      bound[i].m = {"crash", 0, 0, 0, e.what()};
-      continue;
-    } catch (const std::exception &e) {
-      bound[i].m = {"crash", 0, 0, 0, e.what()};
-      continue;
+      int rc = fns[i](ins[copy], data.fil, data.bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w,
+                      p.params.dilation_h, (int)pad.left, (int)pad.top, -inf, inf, outs[copy]);
+      return rc == 0 ? "" : "pipeline returned error " + std::to_string(rc);
+    } catch (const std::exception &e) {  // Halide's JIT reports pipeline errors as exceptions
+      return e.what();
     }
-    dwconv::Status s = data.reference.check(outb.data());
-    if (!s.ok()) {
-      bound[i].m = {"wrong", 0, 0, 0, s.message()};
-      continue;
-    }
-    bound[i].ok = true;
-  }
-  // Calibrate iterations per sample on the first right candidate, then interleave.
-  std::vector<int> iters(cands.size(), 1);
-  std::vector<std::vector<double>> samples(cands.size());
-  for (size_t i = 0; i < cands.size(); i++) {
-    if (!bound[i].ok) continue;
-    auto t0 = Clock::now();
-    timed_call(bound[i].fn);
-    double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-    iters[i] = std::max(1, int(o.min_sample_ms * 1000 / std::max(us, 1.0)));
-  }
-  for (int r = 0; r < o.repeats; r++) {
-    for (size_t i = 0; i < cands.size(); i++) {
-      if (!bound[i].ok) continue;
-      auto t0 = Clock::now();
-      for (int k = 0; k < iters[i]; k++) timed_call(bound[i].fn);
-      samples[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / iters[i]);
-    }
-  }
-  for (size_t i = 0; i < cands.size(); i++) {
-    Measurement m = bound[i].m;
-    if (bound[i].ok) {
-      auto &s = samples[i];
-      std::sort(s.begin(), s.end());
-      m = {"ok", s[s.size() / 2], s.front(), s.back(), ""};
-    }
-    out.push_back({{"status", m.status}, {"median_us", m.median_us}, {"min_us", m.min_us}, {"max_us", m.max_us},
-                   {"error", m.error}});
-  }
-  std::string text = out.dump();
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) break;
-    off += n;
-  }
+  };
+  auto check = [&](size_t) -> std::string {
+    dwconv::Status s = data.reference.check(outs[0].data());
+    return s.ok() ? "" : s.message();
+  };
+  return check_and_time(built, to, run, check).dump();
 }
 
-}  // namespace
+// Runs body() in a forked child and returns what it returned (through a pipe), or why not:
+// the child is killed after timeout_s; a crash (signal, exception) is reported as such.
+struct ChildResult {
+  bool ok = false;
+  std::string text;  // body's result when ok, else why it failed ("timeout: ..." or "crash: ...")
+};
 
-std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
-                                 const MeasureOptions &o) {
-  std::vector<Measurement> result(cands.size());
-  workload_data(p);  // before fork(), so that every child of this workload shares it
+ChildResult in_child(const std::function<std::string()> &body, double timeout_s) {
   int fds[2];
-  if (::pipe(fds) != 0) {
-    for (auto &m : result) m = {"crash", 0, 0, 0, "pipe() failed"};
-    return result;
-  }
+  if (::pipe(fds) != 0) return {false, "crash: pipe() failed"};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);
-    std::string failure;
+    std::string text;
+    int code = 0;
     try {
-      child_main(p, cands, o, fds[1]);
-    } catch (const Halide::Error &e) {
-      failure = e.what();
-    } catch (const std::exception &e) {
-      failure = e.what();
+      text = body();
+    } catch (const std::exception &e) {  // Halide::Error included
+      text = e.what(), code = 3;
     } catch (...) {
-      failure = "unknown exception";
+      text = "unknown exception", code = 3;
     }
-    if (!failure.empty()) {
-      json out = json::array();
-      for (size_t i = 0; i < cands.size(); i++)
-        out.push_back({{"status", "crash"}, {"median_us", 0}, {"min_us", 0}, {"max_us", 0}, {"error", failure}});
-      std::string text = out.dump();
-      if (::write(fds[1], text.data(), text.size()) < 0) ::_exit(1);
+    size_t off = 0;
+    while (off < text.size()) {
+      ssize_t n = ::write(fds[1], text.data() + off, text.size() - off);
+      if (n <= 0) break;
+      off += n;
     }
-    ::_exit(0);
+    ::_exit(code);
   }
   ::close(fds[1]);
   std::string text;
-  auto deadline = Clock::now() + std::chrono::duration<double>(o.timeout_s);
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
   bool timed_out = false;
   for (;;) {
     double left_ms = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
@@ -263,19 +212,155 @@ std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Can
   if (timed_out) ::kill(pid, SIGKILL);
   int wstatus = 0;
   ::waitpid(pid, &wstatus, 0);
+  if (timed_out) return {false, "timeout: killed after " + std::to_string(int(timeout_s)) + " s"};
+  if (WIFSIGNALED(wstatus)) return {false, "crash: killed by signal " + std::to_string(WTERMSIG(wstatus))};
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 3) return {false, "crash: " + text};
+  return {true, text};
+}
+
+}  // namespace
+
+namespace {
+
+std::string shell_quote(const std::string &s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs a shell command, returns its exit status and (optionally) its standard output.
+int shell(const std::string &cmd, std::string *out = nullptr) {
+  FILE *f = popen((cmd + (out ? "" : " >/dev/null")).c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    if (out) out->append(buf, n);
+  int st = pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+std::vector<Measurement> parse_results(const std::string &text, size_t n, bool *ok) {
+  std::vector<Measurement> result(n);
   json parsed = json::parse(text, nullptr, false);
-  if (!timed_out && parsed.is_array() && parsed.size() == cands.size()) {
-    for (size_t i = 0; i < cands.size(); i++) {
+  *ok = parsed.is_array() && parsed.size() == n;
+  if (*ok) {
+    for (size_t i = 0; i < n; i++) {
       const json &m = parsed[i];
       result[i] = {m["status"], m["median_us"], m["min_us"], m["max_us"], m["error"]};
     }
+  }
+  return result;
+}
+
+// The remote runner: build here (AOT, one shared library per candidate), copy the libraries and
+// dwconv_runner to the host named by o.runner, run them there, read the JSON back.
+std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vector<Candidate> &cands,
+                                        const MeasureOptions &o) {
+  std::vector<Measurement> result(cands.size());
+  std::string dest = o.runner.substr(6), port;  // after "ssh://"
+  if (size_t colon = dest.rfind(':'); colon != std::string::npos) {
+    port = dest.substr(colon + 1);
+    dest = dest.substr(0, colon);
+  }
+  std::string opts = "-o BatchMode=yes -o LogLevel=ERROR";
+  for (const auto &x : o.ssh_options) opts += " " + shell_quote(x);
+  const std::string ssh = "ssh " + opts + (port.empty() ? "" : " -p " + port) + " " + shell_quote(dest);
+  char tmpl[] = "/tmp/dwconv-build-XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    for (auto &m : result) m = {"crash", 0, 0, 0, "mkdtemp failed"};
     return result;
   }
-  const std::string why = timed_out ? "timeout" : "crash";
-  const std::string detail = timed_out ? "killed after " + std::to_string(int(o.timeout_s)) + " s"
-                             : WIFSIGNALED(wstatus) ? "killed by signal " + std::to_string(WTERMSIG(wstatus))
-                                                    : "child exited without a result";
-  for (auto &m : result) m = {why, 0, 0, 0, detail};
+  const std::string dir = tmpl;
+  std::vector<std::string> libs;
+  std::vector<size_t> built_index;
+  for (size_t i = 0; i < cands.size(); i++) {
+    const std::string base = dir + "/cand" + std::to_string(i);
+    // Compiled in a child: a candidate that makes the compiler hang is killed like any other.
+    ChildResult r = in_child(
+        [&]() -> std::string {
+          Built b = build_pipeline(p, cands[i], o, i);
+          b.pipeline.compile_to_object(base + ".o", b.args, "dwconv_candidate", b.target);
+          std::string log;
+          if (shell(o.linker + " -shared -Wl,-Bsymbolic -o " + shell_quote(base + ".so") + " " +
+                        shell_quote(base + ".o") + " -lpthread -ldl 2>&1",
+                    &log) != 0)
+            return "linking the candidate failed: " + log;
+          return "";
+        },
+        o.timeout_s);
+    if (!r.ok || !r.text.empty()) {
+      const bool timeout = !r.ok && r.text.rfind("timeout", 0) == 0;
+      result[i] = {timeout ? "timeout" : "compile_error", 0, 0, 0, r.ok ? r.text : r.text.substr(r.text.find(':') + 2)};
+      continue;
+    }
+    libs.push_back(base + ".so");
+    built_index.push_back(i);
+  }
+  if (!libs.empty()) {
+    // One remote directory per batch; removed by the same command that runs it.
+    const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + std::string(tmpl).substr(18);
+    // Files go over the ssh connection itself (tar), so the remote needs nothing but sshd.
+    const std::string runner_dir = o.runner_binary.substr(0, o.runner_binary.rfind('/'));
+    std::string files = "-C " + shell_quote(runner_dir) + " " +
+                        shell_quote(o.runner_binary.substr(o.runner_binary.rfind('/') + 1)) + " -C " + shell_quote(dir);
+    std::string remote_libs;
+    for (const auto &l : libs) {
+      files += " " + shell_quote(l.substr(l.rfind('/') + 1));
+      remote_libs += " " + rdir + "/" + l.substr(l.rfind('/') + 1);
+    }
+    const int timeout = std::max(10, int(o.timeout_s));
+    std::string out, why;
+    if (shell("tar -cf - " + files + " | timeout " + std::to_string(timeout) + " " + ssh + " " +
+                  shell_quote("mkdir -p " + rdir + " && tar -C " + rdir + " -xf -") + " 2>&1",
+              &why) != 0) {
+      why = "copying the candidates to " + dest + " over ssh failed: " + why;
+    } else {
+      const std::string cmd = rdir + "/" + o.runner_binary.substr(o.runner_binary.rfind('/') + 1) + " " +
+                              dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
+                              std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
+                              std::to_string(o.rotate_mib) + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
+      int rc = shell("timeout " + std::to_string(timeout) + " " + ssh + " " + shell_quote(cmd), &out);
+      bool ok = false;
+      std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
+      if (ok) {
+        for (size_t k = 0; k < libs.size(); k++) result[built_index[k]] = got[k];
+      } else {
+        why = rc == 124 ? "timeout: killed after " + std::to_string(timeout) + " s"
+                        : "the runner on " + dest + " exited with " + std::to_string(rc) + " without a result";
+      }
+    }
+    if (!why.empty()) {
+      const std::string status = why.rfind("timeout", 0) == 0 ? "timeout" : "crash";
+      for (size_t k : built_index) result[k] = {status, 0, 0, 0, why};
+    }
+  }
+  shell("rm -rf " + shell_quote(dir));
+  return result;
+}
+
+}  // namespace
+
+std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
+                                 const MeasureOptions &o) {
+  if (!o.runner.empty()) {
+    if (o.runner.rfind("ssh://", 0) != 0) throw std::invalid_argument("runner must be ssh://[user@]host[:port], not " + o.runner);
+    return measure_remote(p, cands, o);
+  }
+  std::vector<Measurement> result(cands.size());
+  workload_data(p);  // before fork(), so that every child of this workload shares it
+  ChildResult r = in_child(
+      [&] {
+        ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);
+        return child_main(p, cands, o);
+      },
+      o.timeout_s);
+  bool parsed_ok = false;
+  std::vector<Measurement> parsed = parse_results(r.text, cands.size(), &parsed_ok);
+  if (r.ok && parsed_ok) return parsed;
+  const std::string why = r.ok ? "crash: child exited without a result" : r.text;
+  const size_t colon = why.find(':');
+  for (auto &m : result) m = {why.substr(0, colon), 0, 0, 0, why.substr(colon + 2)};
   return result;
 }
 

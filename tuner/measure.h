@@ -34,6 +34,12 @@ struct MeasureOptions {
   // Timed runs rotate over copies of input and output totalling about this many MiB (at most 8
   // copies), as the benchmark does; 0 times one hot buffer.
   double rotate_mib = 16;
+  // Where candidates run: "" = a child process here (JIT); "ssh://[user@]host[:port]" = AOT-compiled
+  // here into shared libraries, run there by dwconv_runner (copied along with them).
+  std::string runner;
+  std::vector<std::string> ssh_options;  // extra ssh/scp options, e.g. "-i", "key"
+  std::string runner_binary;             // dwconv_runner for the remote machine (default: this build's)
+  std::string linker = "c++";            // links candidate objects into shared libraries
   std::string asm_prefix;     // when set, candidate i's assembly goes to <asm_prefix><i>.s
 };
 

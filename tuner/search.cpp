@@ -226,7 +226,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const double flops = dwconv_bench::flops(p);
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  MeasureOptions mo;
+  MeasureOptions mo = o.measure;
   mo.threads = o.threads;
   TuneResult res;
   res.workload = key;

@@ -38,6 +38,7 @@ struct TuneOptions {
   std::string target;  // recorded target name, e.g. x86-64-avx512
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
+  MeasureOptions measure;  // where and how candidates are built and run (threads: from above)
 };
 
 struct Progress {

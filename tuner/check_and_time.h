@@ -1,0 +1,91 @@
+// The measurement protocol of the tuner, shared by its two runners (the JIT child of measure.cpp
+// and dwconv_runner, which runs AOT-compiled candidates on a remote machine): check every
+// candidate once against the reference, then time the right ones in interleaved rounds over
+// rotated data copies (candidate 1, 2, ..., 1, 2, ...) so that drift hits all alike.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dwconv_tuner {
+
+struct TimingOptions {
+  int repeats = 7;           // timed samples per candidate (median taken)
+  double min_sample_ms = 3;  // each sample runs enough iterations to last this long
+  size_t copies = 1;         // data copies the timed runs rotate over
+};
+
+// built[i]: "" when candidate i was built, else its compile error.
+// run(i, copy, checking): runs candidate i on data copy `copy` (checking: the untimed run whose
+// output check() reads next, on copy 0); returns "" or why it failed (a crash).
+// check(i): compares the output of the last run on copy 0 with the reference: "" or the mismatch.
+// Returns one {status, median_us, min_us, max_us, error} per candidate; status is ok, wrong,
+// crash or compile_error.
+template <class Run, class Check>
+nlohmann::json check_and_time(const std::vector<std::string> &built, const TimingOptions &o, Run &&run,
+                              Check &&check) {
+  using Clock = std::chrono::steady_clock;
+  const size_t n = built.size();
+  std::vector<std::string> status(n, "ok"), error(n);
+  for (size_t i = 0; i < n; i++) {
+    if (!built[i].empty()) {
+      status[i] = "compile_error", error[i] = built[i];
+      continue;
+    }
+    std::string e = run(i, size_t(0), true);
+    if (!e.empty()) {
+      status[i] = "crash", error[i] = e;
+      continue;
+    }
+    e = check(i);
+    if (!e.empty()) status[i] = "wrong", error[i] = e;
+  }
+  const size_t copies = std::max<size_t>(1, o.copies);
+  size_t turn = 0;
+  auto timed = [&](size_t i) {
+    turn = (turn + 1) % copies;
+    return run(i, turn, false);
+  };
+  // Calibrate iterations per sample, then interleave.
+  std::vector<int> iters(n, 1);
+  std::vector<std::vector<double>> samples(n);
+  for (size_t i = 0; i < n; i++) {
+    if (status[i] != "ok") continue;
+    auto t0 = Clock::now();
+    timed(i);
+    double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    iters[i] = std::max(1, int(o.min_sample_ms * 1000 / std::max(us, 1.0)));
+  }
+  for (int r = 0; r < o.repeats; r++) {
+    for (size_t i = 0; i < n; i++) {
+      if (status[i] != "ok") continue;
+      auto t0 = Clock::now();
+      for (int k = 0; k < iters[i]; k++) timed(i);
+      samples[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / iters[i]);
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < n; i++) {
+    double med = 0, lo = 0, hi = 0;
+    if (status[i] == "ok" && !samples[i].empty()) {
+      auto &s = samples[i];
+      std::sort(s.begin(), s.end());
+      med = s[s.size() / 2], lo = s.front(), hi = s.back();
+    }
+    out.push_back({{"status", status[i]}, {"median_us", med}, {"min_us", lo}, {"max_us", hi}, {"error", error[i]}});
+  }
+  return out;
+}
+
+// Copies of input and output totalling about rotate_mib MiB (at most 8; at least 1).
+inline size_t rotation_copies(double rotate_mib, double bytes_per_copy) {
+  if (rotate_mib <= 0) return 1;
+  const double mib = bytes_per_copy / (1 << 20);
+  return size_t(std::max(1, std::min(8, int(rotate_mib / std::max(mib, 1e-9)))));
+}
+
+}  // namespace dwconv_tuner
