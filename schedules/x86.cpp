@@ -19,7 +19,7 @@
 // Register budget (AVX-512, 32 zmm): 2 vectors x 4 columns = 8 accumulators + 18 filter vectors
 // of a 3x3 kernel + input vectors; 5x5 uses 1 x 6 (25 filter vectors).
 // Measured on the 2-core AMD EPYC (Zen 4) of this project, 1 thread, JIT, GFLOP/s
-// (dwconv measure SHAPE --fix-stride --params ...): mbv1_dw3 48 with the input staged per task
+// (dwconv measure SHAPE --params ..., stride fixed at compile time): mbv1_dw3 48 with the input staged per task
 // vs 70 in place; mbv1_dw1 49 vs 84; effb0_5x5 (1x6 tile) 73; 7x7x960 with one 7-column tile 60.
 #include "x86.h"
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "Halide.h"
 #include "db.h"
 #include "search.h"
 #include "shapes.h"
@@ -55,7 +56,7 @@ options:
                          run candidates on that machine: they are AOT-compiled here (for
                          --target), linked into shared libraries and run there by dwconv_runner
                          (copied along; no Halide needed there). Default: a child process here.
-  --ssh-option OPT       extra ssh/scp option (repeatable), e.g. --ssh-option -i --ssh-option KEY
+  --ssh-option OPT       extra ssh option (repeatable), e.g. --ssh-option -i --ssh-option KEY
   --runner-binary PATH   dwconv_runner built for the remote machine (default: this build's)
   --linker CXX           links candidate objects for the remote machine (default c++; e.g.
                          aarch64-linux-gnu-g++ with --target arm-64-linux)
@@ -132,7 +133,6 @@ int cmd_tune(int argc, char **argv) {
   TuneOptions o;
   int shard_i = 0, shard_n = 1;
   bool json_out = false;
-  o.measure.runner_binary = DWCONV_RUNNER_BINARY;
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -145,7 +145,7 @@ int cmd_tune(int argc, char **argv) {
     else if (a == "--target") target = next();
     else if (a == "--budget-seconds") budget = std::stod(next());
     else if (a == "--seed") o.seed = std::stoull(next());
-    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--threads") o.measure.threads = std::stoi(next());
     else if (a == "--resume") o.resume = true;
     else if (a == "--json") json_out = true;
     else if (a == "--distill") distill_out = next();
@@ -159,8 +159,11 @@ int cmd_tune(int argc, char **argv) {
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
   if (target != "host" && o.measure.runner.empty())
     throw std::invalid_argument("--target " + target + " needs a --runner for that machine (ssh://...)");
+  if (target != "host" && Halide::Target(target).arch != Halide::Target::X86)
+    throw std::invalid_argument("--target " + target + ": the search (its cost model) covers the x86 schedule only; "
+                                "time other targets' schedules with dwconv measure --target ... --params ...");
   o.measure.target = target;
-  if (o.threads < 1) throw std::invalid_argument("--threads must be >= 1");
+  if (o.measure.threads < 1) throw std::invalid_argument("--threads must be >= 1");
   Db db;
   std::string err;
   if (!Db::load(db_path, &db, &err)) {
@@ -207,7 +210,7 @@ int cmd_tune(int argc, char **argv) {
       std::printf("%-12s %10.2f %10.2f %7.2fx %10.2f %10.2f %10.2f\n", mine[i].name.c_str(), r.default_gflops, r.best_gflops,
                   r.default_gflops > 0 ? r.best_gflops / r.default_gflops : 0.0, as("Mullapudi2016"), as("Adams2019"), as("Li2018"));
     }
-    std::printf("(GFLOP/s at %d thread(s), medians; database %s)\n", o.threads, db_path.c_str());
+    std::printf("(GFLOP/s at %d thread(s), medians; database %s)\n", o.measure.threads, db_path.c_str());
   }
   if (!distill_out.empty()) {
     if (!write_atomic(distill_out, distill(db.records()).dump(1) + "\n", &err)) {
@@ -327,7 +330,6 @@ int cmd_measure(int argc, char **argv) {
   std::vector<Candidate> cands;
   MeasureOptions o;
   o.repeats = 15;
-  o.runner_binary = DWCONV_RUNNER_BINARY;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {

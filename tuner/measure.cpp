@@ -38,9 +38,7 @@ struct Built {
 };
 
 Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const MeasureOptions &o, size_t index) {
-  Halide::Target t = Halide::get_target_from_environment();
-  if (o.target != "host") t = Halide::Target(o.target);
-  else t = Halide::get_host_target();
+  const Halide::Target t = o.target == "host" ? Halide::get_host_target() : Halide::Target(o.target);
   Halide::GeneratorContext ctx(t);
   if (c.scheduler != "dwconv") {
     load_autoscheduler(c.scheduler);

@@ -37,8 +37,8 @@ struct MeasureOptions {
   // Where candidates run: "" = a child process here (JIT); "ssh://[user@]host[:port]" = AOT-compiled
   // here into shared libraries, run there by dwconv_runner (copied along with them).
   std::string runner;
-  std::vector<std::string> ssh_options;  // extra ssh/scp options, e.g. "-i", "key"
-  std::string runner_binary;             // dwconv_runner for the remote machine (default: this build's)
+  std::vector<std::string> ssh_options;  // extra ssh options, e.g. "-i", "key"
+  std::string runner_binary = DWCONV_RUNNER_BINARY;  // dwconv_runner for the remote machine
   std::string linker = "c++";            // links candidate objects into shared libraries
   std::string asm_prefix;     // when set, candidate i's assembly goes to <asm_prefix><i>.s
 };

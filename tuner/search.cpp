@@ -209,7 +209,7 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
           {"min_us", m.min_us},
           {"max_us", m.max_us},
           {"gflops", m.status == "ok" && m.median_us > 0 ? flops / (m.median_us * 1e3) : 0.0},
-          {"threads", o.threads},
+          {"threads", o.measure.threads},
           {"final", final},
           {"halide", halide_version()},
           {"cpu", cpu_model()},
@@ -226,8 +226,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const double flops = dwconv_bench::flops(p);
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  MeasureOptions mo = o.measure;
-  mo.threads = o.threads;
+  const MeasureOptions &mo = o.measure;
   TuneResult res;
   res.workload = key;
   CostModel model(p);
@@ -255,7 +254,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const std::string dflt = space.default_params(p);
   std::set<std::string> have_baseline;
   for (const json &r : db.records()) {
-    if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.threads) continue;
+    if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.measure.threads) continue;
     if (r["scheduler"] != "dwconv") {
       have_baseline.insert(r["scheduler"]);
       if (r["status"] == "ok") res.autoscheduler_gflops[r["scheduler"]] = std::max(res.autoscheduler_gflops[r["scheduler"]], r["gflops"].get<double>());

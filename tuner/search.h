@@ -32,13 +32,12 @@ std::map<std::string, int> parse_params(const std::string &s);
 struct TuneOptions {
   double budget_s = 30;  // this workload's share of the run
   uint64_t seed = 1;
-  int threads = 1;
   bool resume = false;
   std::vector<std::string> autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
   std::string target;  // recorded target name, e.g. x86-64-avx512
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
-  MeasureOptions measure;  // where and how candidates are built and run (threads: from above)
+  MeasureOptions measure;  // where and how candidates are built and run (threads included)
 };
 
 struct Progress {
