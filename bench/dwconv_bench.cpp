@@ -3,7 +3,7 @@
 // reference once per shape and thread count before it is timed; a failing or unsupported case is
 // reported as an error ("mismatch: ..." / "unsupported: ...") and not timed.
 //
-//   dwconv_bench [--shapes=bench/shapes.csv] [--rotate_mib=16] [google benchmark flags]
+//   dwconv_bench [--shapes=bench/shapes.csv] [--rotate_mib=0] [google benchmark flags]
 // Run with --benchmark_repetitions=N --benchmark_enable_random_interleaving=true for medians
 // of interleaved runs.
 #include <benchmark/benchmark.h>
@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 
+#include "aligned.h"
 #include "impl.h"
 #include "shapes.h"
 
@@ -20,12 +21,14 @@ namespace dwconv_bench {
 namespace {
 
 std::string g_shapes = DWCONV_DEFAULT_SHAPES;
-double g_rotate_mib = 16;
+// 0: one input/output pair, warm in the cache level its working set fits in (the regime the
+// roofline assumes); 16 or more streams every call from DRAM (docs/benchmarks.md).
+double g_rotate_mib = 0;
 
-// Rotating copies of input and output, so that not every iteration finds its data hot in L1/L2.
+// Input and output, and with --rotate_mib > 0 copies of them to rotate over (colder data).
 struct Data {
-  std::vector<std::vector<float>> inputs, outputs;
-  std::vector<float> filter;
+  std::vector<AlignedFloats> inputs, outputs;
+  AlignedFloats filter;
   Data(const dwconv::Problem &p) {
     const size_t in = p.input.n * p.input.h * p.input.w * p.input.c;
     const size_t out = p.output.n * p.output.h * p.output.w * p.output.c;

@@ -1,7 +1,8 @@
 # Generation of dwconv's kernels at build time.
 #
 # dwconv_add_kernel(NAME FAMILY fam TARGETS t... [KERNEL_W w] [KERNEL_H h] [MULTIPLIER m]
-#                   [SCHEDULE "k=v,..."] [WORKLOAD key])
+#                   [STRIDE s] [DILATION d] [FIXED_SHAPE "N,H,W,C,OH,OW"] [SCHEDULE "k=v,..."]
+#                   [WORKLOAD key])
 #   runs the generator for one kernel (one multi-target library for all TARGETS, dispatching on
 #   the CPU at run time), emits its STMT and ASSEMBLY next to it in the build folder, and records
 #   it for the kernel table that the runtime is compiled with.
@@ -20,7 +21,7 @@ set(DWCONV_X86_TARGETS
 set(DWCONV_ARM_TARGETS arm-64-linux CACHE STRING "Halide targets of the NEON kernels (aarch64 builds)")
 
 function(dwconv_add_kernel NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;STRIDE;DILATION;SCHEDULE;WORKLOAD" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 K "" "FAMILY;KERNEL_W;KERNEL_H;MULTIPLIER;STRIDE;DILATION;FIXED_SHAPE;SCHEDULE;WORKLOAD" "TARGETS")
   if (NOT K_FAMILY OR NOT K_TARGETS)
     message(FATAL_ERROR "dwconv_add_kernel(${NAME}): FAMILY and TARGETS are required")
   endif ()
@@ -46,6 +47,9 @@ function(dwconv_add_kernel NAME)
     # The generator's command line splits at '=': pass "key:value,..." (schedule_common.h).
     string(REPLACE "=" ":" sched_arg "${K_SCHEDULE}")
     set(sched_param "schedule=${sched_arg}")
+  endif ()
+  if (K_FIXED_SHAPE)
+    list(APPEND sched_param "fixed_shape=${K_FIXED_SHAPE}")
   endif ()
   # A cross build runs a copy of the host build's generator (generators/CMakeLists.txt).
   get_property(gen_depends GLOBAL PROPERTY DWCONV_GENERATOR_DEPENDS)

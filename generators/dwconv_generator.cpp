@@ -27,6 +27,9 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   // kernels of the table leave them at 0; per-workload kernels and scripts/arm-mca use them.
   GeneratorParam<int> stride_fixed{"fixed_stride", 0};
   GeneratorParam<int> dilation_fixed{"fixed_dilation", 0};
+  // Extents fixed at compile time, "N,H,W,C,OH,OW" (per-workload kernels, which also fix kernel
+  // size, M, stride and dilation); empty: taken from the buffers at run time.
+  GeneratorParam<std::string> fixed_shape{"fixed_shape", ""};
   // Schedule parameters as "key=value,...", for the target family's parameter struct.
   GeneratorParam<std::string> schedule_params{"schedule", ""};
   // Shape estimates for Halide's autoschedulers, "N,H,W,C,M,KH,KW,OH,OW" (tuner baselines);
@@ -94,6 +97,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     bias.dim(0).set_stride(1);
     if (kernel_w > 0) filter.dim(1).set_extent(kernel_w);
     if (kernel_h > 0) filter.dim(2).set_extent(kernel_h);
+    if (!std::string(fixed_shape).empty()) fix_shape();
 
 
     // Estimates for Halide's autoschedulers.
@@ -134,6 +138,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     ctx.stride_y = strides_[1];
     ctx.dilation_x = strides_[2];
     ctx.dilation_y = strides_[3];
+    if (shape_fixed_) ctx.shape = &shape_;
     const Halide::Target t = get_target();
     if (t.has_gpu_feature()) {
       if (!t.has_feature(Halide::Target::CUDA))
@@ -157,7 +162,37 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   }
 
  private:
+  // Parses fixed_shape and constrains the buffers to it; the per-workload kernel then has
+  // constant extents (the runtime calls it only for its workload).
+  void fix_shape() {
+    std::stringstream ss{std::string(fixed_shape)};
+    std::string item;
+    int v[6];
+    for (int &x : v) {
+      if (!std::getline(ss, item, ',')) throw std::invalid_argument("fixed_shape needs 6 numbers N,H,W,C,OH,OW");
+      x = std::stoi(item);
+      if (x < 1) throw std::invalid_argument("fixed_shape: sizes must be >= 1");
+    }
+    if (kernel_w < 1 || kernel_h < 1 || multiplier_fixed < 1 || stride_fixed < 1 || dilation_fixed < 1)
+      throw std::invalid_argument("fixed_shape needs kernel_w, kernel_h, fixed_multiplier, fixed_stride and fixed_dilation");
+    shape_.n = v[0], shape_.h = v[1], shape_.w = v[2], shape_.c = v[3], shape_.out_h = v[4], shape_.out_w = v[5];
+    shape_.m = multiplier_fixed, shape_.kh = kernel_h, shape_.kw = kernel_w;
+    shape_.stride_h = shape_.stride_w = stride_fixed;
+    shape_.dilation_h = shape_.dilation_w = dilation_fixed;
+    const int in_extent[4] = {shape_.c, shape_.w, shape_.h, shape_.n};
+    const int out_extent[4] = {shape_.c * shape_.m, shape_.out_w, shape_.out_h, shape_.n};
+    for (int d = 0; d < 4; d++) {
+      input.dim(d).set_extent(in_extent[d]);
+      output.dim(d).set_extent(out_extent[d]);
+    }
+    filter.dim(0).set_extent(shape_.c * shape_.m);
+    bias.dim(0).set_extent(shape_.c * shape_.m);
+    shape_fixed_ = true;
+  }
+
   Algorithm algo_;
+  WorkloadShape shape_;
+  bool shape_fixed_ = false;
   std::vector<Halide::Expr> strides_;  // stride_x, stride_y, dilation_x, dilation_y
 };
 

@@ -26,6 +26,9 @@ struct ScheduleContext {
   int multiplier = 0;  // compile-time M, 0 when it is a runtime value
   // The stride and dilation inputs (or constants), for schedules that specialize on them.
   Halide::Expr stride_x, stride_y, dilation_x, dilation_y;
+  // The workload, when the kernel is generated for exactly one (extents, kernel, M, stride and
+  // dilation all fixed); null for a general kernel. Lets a schedule size buffers exactly.
+  const WorkloadShape *shape = nullptr;
 };
 
 // Parameter structs expose their fields through visit_fields(P&, F) (defined next to each

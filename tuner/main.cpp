@@ -52,6 +52,8 @@ options:
   --distill OUT          also write the best-per-workload file to OUT (atomically)
   --no-autoschedulers    skip the autoscheduler baselines
   --json                 one JSON object per measurement on stdout
+  --rotate-mib X         time over copies of input/output of about X MiB (default 0: one warm
+                         buffer, as the benchmark; 16: data from DRAM)
   --runner ssh://[user@]host[:port]
                          run candidates on that machine: they are AOT-compiled here (for
                          --target), linked into shared libraries and run there by dwconv_runner
@@ -79,15 +81,16 @@ Builds each candidate with the JIT (as dwconv tune does), checks it against the 
 times all of them interleaved; prints GFLOP/s (median, min-max). With no --params: the default.
 
 options:
-  --params P        schedule parameters "key=value,..." (repeatable; "" = heuristic default)
+  --params P        schedule parameters "key=value,..." over this shape's heuristic default
+                    (repeatable; "" = the default itself)
   --scheduler NAME  an autoscheduler baseline (Mullapudi2016, Adams2019, Li2018; repeatable)
   --threads N       thread count (default 1)
   --target T        Halide target to compile for (default: this host's)
-  --runtime-stride  stride and dilation as runtime values (as in the general kernels); by default
-                    they are fixed at compile time, as in the tuned kernels
+  --runtime-stride  stride, dilation and extents as runtime values (as in the general kernels); by
+                    default they are fixed at compile time, as in the tuned kernels
   --repeats N       timed samples per candidate (default 15)
-  --rotate-mib X    rotate over copies of input/output of about X MiB (default 16, as the
-                    benchmark does; 0 = one hot buffer)
+  --rotate-mib X    rotate over copies of input/output of about X MiB (default 0: one buffer,
+                    warm, as the benchmark does; 16 = data from DRAM)
   --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
   --runner, --ssh-option, --runner-binary, --linker   as for dwconv tune
   --shapes FILE     where SHAPE names come from
@@ -96,12 +99,14 @@ options:
 // The runner options shared by tune and measure; true when argv[i] was one (i advanced).
 bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   std::string a = argv[i];
-  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker") return false;
+  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker" && a != "--rotate-mib")
+    return false;
   if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
   std::string v = argv[++i];
   if (a == "--runner") m.runner = v;
   else if (a == "--ssh-option") m.ssh_options.push_back(v);
   else if (a == "--runner-binary") m.runner_binary = v;
+  else if (a == "--rotate-mib") m.rotate_mib = std::stod(v);
   else m.linker = v;
   return true;
 }
@@ -349,7 +354,6 @@ int cmd_measure(int argc, char **argv) {
     else if (a == "--target") o.target = next();
     else if (a == "--runtime-stride") o.fix_stride = false;
     else if (a == "--repeats") o.repeats = std::stoi(next());
-    else if (a == "--rotate-mib") o.rotate_mib = std::stod(next());
     else if (a == "--asm") o.asm_prefix = next();
     else if (a == "--shapes") shapes_path = next();
     else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");
@@ -357,12 +361,24 @@ int cmd_measure(int argc, char **argv) {
   if (o.threads < 1 || o.repeats < 1) throw std::invalid_argument("--threads and --repeats must be >= 1");
   if (cands.empty()) cands.push_back(Candidate{});
   const dwconv::Problem p = parse_shape(spec, shapes_path);
+  // Given parameters overlay this shape's heuristic default (as dwconv tune starts from), so
+  // "" is the default and "tile_w=6" changes one knob of it.
+  const std::string family = o.target.find("cuda") != std::string::npos ? "cuda"
+                             : o.target.rfind("arm", 0) == 0            ? "arm_neon"
+                                                                        : "x86";
+  std::vector<std::string> labels;
+  for (Candidate &c : cands) {
+    labels.push_back(c.scheduler != "dwconv" ? c.scheduler : c.params.empty() ? "default" : c.params);
+    if (c.scheduler != "dwconv") continue;
+    std::map<std::string, int> merged = parse_params(param_space(family).default_params(p));
+    for (const auto &kv : parse_params(c.params)) merged[kv.first] = kv.second;
+    c.params = params_string(merged);
+  }
   const double flops = dwconv_bench::flops(p);
   std::vector<Measurement> ms = measure(p, cands, o);
   int failures = 0;
   for (size_t i = 0; i < cands.size(); i++) {
-    const std::string what = cands[i].scheduler == "dwconv" ? (cands[i].params.empty() ? "default" : cands[i].params)
-                                                             : cands[i].scheduler;
+    const std::string &what = labels[i];
     const Measurement &m = ms[i];
     if (m.status == "ok") {
       std::printf("%2zu  %7.1f GFLOP/s (%.1f-%.1f)  %9.1f us  %s\n", i, flops / m.median_us / 1e3,

@@ -53,6 +53,10 @@ Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const Measure
   if (o.fix_stride && p.params.stride_h == p.params.stride_w && p.params.dilation_h == p.params.dilation_w) {
     gen->set_generatorparam_value("fixed_stride", std::to_string(p.params.stride_w));
     gen->set_generatorparam_value("fixed_dilation", std::to_string(p.params.dilation_w));
+    // As the build generates a tuned kernel: extents fixed too (cmake/DwconvTuning.cmake).
+    gen->set_generatorparam_value("fixed_shape", std::to_string(p.input.n) + "," + std::to_string(p.input.h) + "," +
+                                                     std::to_string(p.input.w) + "," + std::to_string(p.input.c) + "," +
+                                                     std::to_string(p.output.h) + "," + std::to_string(p.output.w));
   }
   if (c.scheduler == "dwconv") {
     if (!c.params.empty()) gen->set_generatorparam_value("schedule", c.params);

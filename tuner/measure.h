@@ -28,12 +28,13 @@ struct MeasureOptions {
   double min_sample_ms = 3;    // each sample runs enough iterations to last this long
   double timeout_s = 120;      // whole batch, compile included
   std::string target = "host";
-  // Fix stride and dilation at compile time, as the build does for a tuned kernel (when both
-  // directions agree), so that what is measured is what the build generates.
+  // Fix stride, dilation and extents at compile time, as the build does for a tuned kernel (when
+  // both directions agree), so that what is measured is what the build generates.
   bool fix_stride = true;
   // Timed runs rotate over copies of input and output totalling about this many MiB (at most 8
-  // copies), as the benchmark does; 0 times one hot buffer.
-  double rotate_mib = 16;
+  // copies); 0 (the default, as the benchmark) times one buffer, warm in the cache level its
+  // working set fits in.
+  double rotate_mib = 0;
   // Where candidates run: "" = a child process here (JIT); "ssh://[user@]host[:port]" = AOT-compiled
   // here into shared libraries, run there by dwconv_runner (copied along with them).
   std::string runner;

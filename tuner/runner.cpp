@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "HalideRuntime.h"
+#include "aligned.h"
 #include "check_and_time.h"
 #include "dwconv/dwconv.h"
 
@@ -28,7 +29,7 @@ namespace {
 using ArgvFn = int (*)(void **);
 
 struct Tensor {
-  std::vector<float> data;
+  dwconv_bench::AlignedFloats data;
   std::vector<halide_dimension_t> dims;
   halide_buffer_t buf{};
   // Dense, innermost first (Halide's order): extents e[0] x e[1] x ...
