@@ -264,8 +264,8 @@ TEST(Isa, ForcedLevelIsTheActiveOne) {
     EXPECT_EQ(active_isa(), cpu);
     return;
   }
-  Isa want = Isa::kAvx512;
-  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512})
+  Isa want = Isa::kAvx512Zen4;
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4})
     if (std::strcmp(env, isa_name(i)) == 0) want = i;
   if (static_cast<int>(want) > static_cast<int>(cpu)) GTEST_SKIP() << "this CPU lacks " << env;
   EXPECT_EQ(active_isa(), want);

@@ -25,11 +25,22 @@ dwconv::WorkloadShape shape_of(const dwconv::Problem &p) {
   return w;
 }
 
+// A CPU schedule's parallel tasks: row strips x channel blocks x batch. The tuner times one
+// thread, but the kernel it picks serves every thread count: a point needs at least 8 tasks
+// (or as many as the shape allows), so that 2 threads get balanced work.
+bool enough_tasks(const dwconv::Problem &p, int co_tile, int rows_per_task, int channel_tiles_per_task) {
+  const long long tiles = (p.output.c + co_tile - 1) / co_tile;
+  const long long most = p.output.n * p.output.h * tiles;
+  const long long blocks = channel_tiles_per_task > 0 ? (tiles + channel_tiles_per_task - 1) / channel_tiles_per_task : 1;
+  const long long tasks = p.output.n * ((p.output.h + rows_per_task - 1) / rows_per_task) * blocks;
+  return tasks >= std::min<long long>(8, most);
+}
+
 ParamSpace make_x86_space() {
   ParamSpace s;
   s.family = "x86";
   s.dims = {{"vectors", {1, 2, 3, 4}},
-            {"tile_w", {1, 2, 3, 4, 5, 6, 8}},
+            {"tile_w", {1, 2, 3, 4, 5, 6, 7, 8}},
             {"tile_h", {1, 2, 3}},
             {"rows_per_task", {1, 2, 4, 8, 16}},
             {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
@@ -38,9 +49,9 @@ ParamSpace make_x86_space() {
             {"unroll_taps", {0, 1}}};
   // 32 vector registers on AVX-512 (16 on AVX2, which the same kernel also serves): keep the
   // accumulators of a register tile within 24 so filter and input vectors still fit.
-  s.valid = [](const std::map<std::string, int> &v) {
+  s.valid = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
     const int acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
-    return acc >= 1 && acc <= 24;
+    return acc >= 1 && acc <= 24 && enough_tasks(p, 16 * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
   };
   s.default_params = [](const dwconv::Problem &p) {
     dwconv::WorkloadShape w = shape_of(p);
@@ -58,9 +69,10 @@ ParamSpace make_arm_neon_space() {
             {"vectors", {1, 2, 3, 4}},    {"tile_w", {1, 2, 3, 4, 6}},    {"tile_h", {1, 2}},
             {"rows_per_task", {1, 2, 4, 8, 16}}, {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
             {"specialize_strides", {0, 1}}, {"stage_input", {0, 1}}, {"unroll_taps", {0, 1}}};
-  s.valid = [](const std::map<std::string, int> &v) {
+  s.valid = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
     return v.at("s1_vectors") * v.at("s1_tile_w") * v.at("s1_tile_h") <= 24 &&
-           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= 24;
+           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= 24 &&
+           enough_tasks(p, 4 * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
   };
   s.default_params = [](const dwconv::Problem &p) {
     dwconv::WorkloadShape w = shape_of(p);
@@ -76,7 +88,7 @@ ParamSpace make_cuda_space() {
   s.dims = {{"threads_co", {8, 16, 32, 64}}, {"threads_x", {1, 2, 4, 8, 16}}, {"threads_y", {1, 2, 4, 8}},
             {"co_per_thread", {1, 2, 4}},    {"tile_x", {1, 2, 4}},            {"tile_y", {1, 2, 4}},
             {"stage_input", {0, 1}},         {"unroll_taps", {0, 1}}};
-  s.valid = [](const std::map<std::string, int> &v) {
+  s.valid = [](const dwconv::Problem &, const std::map<std::string, int> &v) {
     const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
     return threads % 32 == 0 && threads <= 1024;
   };
@@ -332,7 +344,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
           if (pick(2)) x = other.at(k);
       }
       v = mutate(v);
-      if (!space.valid(v)) continue;
+      if (!space.valid(shape.problem, v)) continue;
       std::string s = params_string(v);
       if (seen.count(s) || proposed.count(s)) continue;
       proposed.insert(s);

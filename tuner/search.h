@@ -19,7 +19,8 @@ namespace dwconv_tuner {
 struct ParamSpace {
   std::string family;
   std::vector<std::pair<std::string, std::vector<int>>> dims;
-  std::function<bool(const std::map<std::string, int> &)> valid;
+  // Whether a point is a candidate for this workload (register budget, enough parallel tasks).
+  std::function<bool(const dwconv::Problem &, const std::map<std::string, int> &)> valid;
   std::function<std::string(const dwconv::Problem &)> default_params;
 };
 // Spaces for every schedule family: "x86", "arm_neon", "cuda". This build's runner measures

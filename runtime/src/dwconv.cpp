@@ -24,19 +24,20 @@ thread_local std::string t_halide_error;
 
 void capture_halide_error(void *, const char *msg) { t_halide_error += msg; }
 
+const halide_target_feature_t kAvx512Zen4Features[] = {
+    halide_target_feature_avx512_sapphirerapids, halide_target_feature_avx512_zen4,
+    halide_target_feature_avx512_zen5, halide_target_feature_avx10_1, halide_target_feature_x86_apx};
 const halide_target_feature_t kAvx512Features[] = {
     halide_target_feature_avx512, halide_target_feature_avx512_knl,
     halide_target_feature_avx512_skylake, halide_target_feature_avx512_cannonlake,
-    halide_target_feature_avx512_sapphirerapids, halide_target_feature_avx512_zen4,
-    halide_target_feature_avx512_zen5, halide_target_feature_avx10_1,
-    halide_target_feature_avxvnni, halide_target_feature_x86_apx};
+    halide_target_feature_avxvnni};
 const halide_target_feature_t kAvx2Features[] = {halide_target_feature_avx, halide_target_feature_avx2,
                                                  halide_target_feature_fma, halide_target_feature_fma4,
                                                  halide_target_feature_f16c};
 
 constexpr int kFeatureWords = (halide_target_feature_end + 63) / 64;
 
-std::atomic<int> g_max_isa{static_cast<int>(Isa::kAvx512)};
+std::atomic<int> g_max_isa{static_cast<int>(Isa::kAvx512Zen4)};
 std::atomic<bool> g_dispatched{false};
 
 bool has_feature(int count, const uint64_t *features, halide_target_feature_t f) {
@@ -45,6 +46,8 @@ bool has_feature(int count, const uint64_t *features, halide_target_feature_t f)
 
 // Isa level that a target feature set needs.
 Isa isa_needed(int count, const uint64_t *features) {
+  for (auto f : kAvx512Zen4Features)
+    if (has_feature(count, features, f)) return Isa::kAvx512Zen4;
   for (auto f : kAvx512Features)
     if (has_feature(count, features, f)) return Isa::kAvx512;
   for (auto f : kAvx2Features)
@@ -67,14 +70,14 @@ int can_use_target_features(int count, const uint64_t *features) {
 }
 
 Status isa_from_name(const char *name, Isa *isa) {
-  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
     if (std::strcmp(name, isa_name(i)) == 0) {
       *isa = i;
       return Status::Ok();
     }
   }
   return Status(StatusCode::kInvalidArgument,
-                std::string("DWCONV_MAX_ISA='") + name + "' is not one of baseline, sse41, avx2, avx512");
+                std::string("DWCONV_MAX_ISA='") + name + "' is not one of baseline, sse41, avx2, avx512, avx512_zen4");
 }
 
 Status init_runtime() {
@@ -82,7 +85,7 @@ Status init_runtime() {
     halide_set_error_handler(capture_halide_error);
     halide_set_custom_can_use_target_features(can_use_target_features);
     if (const char *env = std::getenv("DWCONV_MAX_ISA")) {
-      Isa isa = Isa::kAvx512;
+      Isa isa = Isa::kAvx512Zen4;
       Status s = isa_from_name(env, &isa);
       if (!s.ok()) return s;
       g_max_isa = static_cast<int>(isa);
@@ -139,6 +142,7 @@ const char *isa_name(Isa isa) {
     case Isa::kSse41: return "sse41";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAvx512Zen4: return "avx512_zen4";
   }
   return "?";
 }
@@ -153,6 +157,7 @@ Isa cpu_isa() {
     for (auto f : fs) words[f / 64] |= uint64_t(1) << (f % 64);
     return halide_default_can_use_target_features(kFeatureWords, words) != 0;
   };
+  if (supports({halide_target_feature_avx512_zen4})) return Isa::kAvx512Zen4;
   if (supports({halide_target_feature_avx512_skylake})) return Isa::kAvx512;
   if (supports({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_fma,
                 halide_target_feature_f16c}))

@@ -186,14 +186,15 @@ inline float apply_activation(float v, float lo, float hi) {
 // The [lo, hi] clamp an activation stands for.
 void activation_bounds(const ConvParams &params, float *lo, float *hi);
 
-// x86 instruction-set levels that the kernels are compiled for.
-enum class Isa { kBaseline = 0, kSse41, kAvx2, kAvx512 };
+// x86 instruction-set levels that the kernels are compiled for. kAvx512Zen4: AVX-512 with the
+// extensions of AMD Zen 4 / Intel Sapphire Rapids (VNNI, BF16, ...), code tuned for Zen 4.
+enum class Isa { kBaseline = 0, kSse41, kAvx2, kAvx512, kAvx512Zen4 };
 const char *isa_name(Isa isa);
 // Highest level this CPU supports.
 Isa cpu_isa();
 // Limit the kernels to `isa` (for testing and for reproducing results across machines). Must be
 // called before the first convolution of the process: the generated dispatchers decide once.
-// The environment variable DWCONV_MAX_ISA (baseline, sse41, avx2, avx512) does the same.
+// The environment variable DWCONV_MAX_ISA (baseline, sse41, avx2, avx512, avx512_zen4) does the same.
 Status set_max_isa(Isa isa);
 // The level the kernels run at: min(cpu_isa(), the limit).
 Isa active_isa();
