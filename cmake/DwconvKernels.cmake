@@ -65,10 +65,12 @@ function(dwconv_add_kernel NAME)
     FUNCTION_NAME ${NAME}
     TARGETS ${K_TARGETS}
     USE_RUNTIME dwconv_halide_runtime
-    PARAMS ${params}
-    DEPENDS ${gen_depends}
-    STMT stmt_files
-    ASSEMBLY asm_files)
+    # STMT and ASSEMBLY per target (NAME-<target>.stmt/.s), for inspection. Not through
+    # add_halide_library's STMT/ASSEMBLY: Halide 21's helper declares NAME.s/NAME.stmt as
+    # outputs, which a multi-target generator never writes, so every build re-ran every
+    # generator. A second -e on the generator's command line replaces the helper's.
+    PARAMS ${params} -e c_header,object,assembly,stmt
+    DEPENDS ${gen_depends})
   set_property(GLOBAL PROPERTY DWCONV_KERNEL_PARAMS_${NAME} ${params})  # for other targets' copies
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNELS ${NAME})
   set_property(GLOBAL APPEND PROPERTY DWCONV_KERNEL_ENTRIES

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "test_util.h"
 
@@ -255,6 +257,42 @@ TEST(Plan, ReusedAcrossRunsAndThreadCounts) {
   ASSERT_TRUE(Plan::create(problem_of(s), &plan).ok());
   EXPECT_EQ(std::string(plan.kernel_name()).rfind("dwconv_f32_k3x3_m1__", 0), 0u) << plan.kernel_name();
   EXPECT_NE(plan.selection_reason().find("fixed 3x3"), std::string::npos);
+}
+
+// Halide's pool is process-wide and a change of thread count restarts it (runtime/src/dwconv.cpp):
+// four user threads with different thread counts, many back-to-back calls each (small shapes:
+// many tasks, short jobs, restarts between them), every result against the naive loop.
+TEST(Plan, ConcurrentCallsWithDifferentThreadCounts) {
+  std::vector<std::thread> users;
+  std::vector<std::string> errors(4);
+  for (int u = 0; u < 4; u++) {
+    users.emplace_back([u, &errors] {
+      Spec s;
+      s.h = 9 + u, s.w = 7 + 2 * u, s.c = 40 + 8 * u, s.threads = u;  // 0 = all cores
+      Problem p = problem_of(s);
+      dwconv_test::Tensors t(p, 100 + u);
+      std::vector<float> ref = t.output;
+      if (!reference_depthwise_conv2d(p, t.input.data(), t.filter.data(), nullptr, ref.data()).ok()) {
+        errors[u] = "reference failed";
+        return;
+      }
+      Plan plan;
+      if (!Plan::create(p, &plan).ok()) {
+        errors[u] = "plan failed";
+        return;
+      }
+      for (int rep = 0; rep < 300 && errors[u].empty(); rep++) {
+        std::vector<float> got(ref.size(), -7.0f);
+        Status st = plan.run(t.input.data(), t.filter.data(), nullptr, got.data());
+        if (!st.ok()) errors[u] = st.message();
+        for (size_t i = 0; i < ref.size() && errors[u].empty(); i++)
+          if (std::abs(got[i] - ref[i]) > 1e-4f * (1 + std::abs(ref[i])))
+            errors[u] = "run " + std::to_string(rep) + " element " + std::to_string(i);
+      }
+    });
+  }
+  for (auto &t : users) t.join();
+  for (int u = 0; u < 4; u++) EXPECT_EQ(errors[u], "") << "user thread " << u;
 }
 
 TEST(Isa, ForcedLevelIsTheActiveOne) {

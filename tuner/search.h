@@ -49,6 +49,8 @@ struct Progress {
 
 struct TuneResult {
   std::string workload, best_params;
+  // best_at_60s_gflops: the best candidate of the workload's first 60 s, re-measured in the final
+  // interleaved round with the winner (convergence).
   double best_gflops = 0, default_gflops = 0, best_at_60s_gflops = 0;
   std::map<std::string, double> autoscheduler_gflops;  // 0 when it failed
   int trials = 0;
