@@ -133,9 +133,11 @@ bool write_atomic(const std::string &path, const std::string &text, std::string 
 
 json distill(const std::vector<json> &records) {
   // Per (workload, target, threads): the best "dwconv" record, preferring final re-measurements.
+  // The default's figure comes from the same kind of measurement as the winner's: its last final
+  // re-measurement (interleaved with the winner) when there is one, else its best first one.
   struct Best {
     const json *tuned = nullptr;
-    double default_gflops = 0;
+    double default_first = 0, default_final = 0;
     std::map<std::string, double> autoschedulers;
   };
   std::map<std::string, Best> best;
@@ -151,7 +153,10 @@ json distill(const std::vector<json> &records) {
     Best &b = best[key];
     if (r["scheduler"] == "dwconv") {
       if (better(r, b.tuned)) b.tuned = &r;
-      if (r.value("is_default", false)) b.default_gflops = std::max(b.default_gflops, r["gflops"].get<double>());
+      if (r.value("is_default", false)) {
+        if (r["final"].get<bool>()) b.default_final = r["gflops"].get<double>();
+        else b.default_first = std::max(b.default_first, r["gflops"].get<double>());
+      }
     } else {
       double &g = b.autoschedulers[r["scheduler"].get<std::string>()];
       g = std::max(g, r["gflops"].get<double>());
@@ -163,7 +168,8 @@ json distill(const std::vector<json> &records) {
     const json &t = *b.tuned;
     entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
                        {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},
-                       {"default_gflops", b.default_gflops}, {"autoschedulers", b.autoschedulers},
+                       {"default_gflops", b.default_final > 0 ? b.default_final : b.default_first},
+                       {"autoschedulers", b.autoschedulers},
                        {"cpu", t["cpu"]}, {"commit", t["commit"]}});
   }
   return {{"format", "dwconv-tuned-v1"}, {"halide", halide_version()}, {"entries", entries}};
