@@ -14,8 +14,10 @@
 //
 // Boundary handling decides the speed. With the column-tile loop innermost and constant stride
 // and dilation, loop partitioning splits it into border tiles (padding selects) and interior
-// tiles (plain loads), so M = 1 reads the input in place. M > 1 stages the input replicated over
-// M (the channel gather then happens once per staged pixel, not per tap).
+// tiles (plain loads), so M = 1 can read the input in place. Staging (stage_input) copies the
+// zero-padded input, replicated over M, per task or per channel tile: M > 1 then gathers each
+// channel once per staged pixel, not per tap, and M = 1 stride-1 shapes lose the selects of
+// their border tiles and any power-of-two row pitch (default_x86_params says when).
 // Register budget (AVX-512, 32 zmm): 2 vectors x 4 columns = 8 accumulators + 18 filter vectors
 // of a 3x3 kernel + input vectors; 5x5 uses 1 x 6 (25 filter vectors).
 // Measured on the 2-core AMD EPYC (Zen 4) of this project, 1 thread, JIT, GFLOP/s
@@ -70,8 +72,8 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   if (m == 1 && unit && (kw >= 5 || cm % co_tile != 0 || pow2_pitch)) p.stage_input = 2;
   // Aim for >= 16 tasks (2 threads, with slack for imbalance); rows first, then channels.
   // A staged strip is copied once per channel tile: tall strips amortize its 2 halo rows.
-  p.rows_per_task = std::max(1, std::min(p.stage_input == 2 ? 16 : 8, s->out_h * s->n / 16));
   if (p.stage_input == 2 && m == 1) p.rows_per_task = std::min(16, s->out_h);
+  else p.rows_per_task = std::max(1, std::min(p.stage_input == 2 ? 16 : 8, s->out_h * s->n / 16));
   const int row_tasks = s->n * ((s->out_h + p.rows_per_task - 1) / p.rows_per_task);
   if (row_tasks < 16 && channel_tiles > 1) {
     const int blocks = std::min(channel_tiles, (16 + row_tasks - 1) / row_tasks);
