@@ -13,7 +13,7 @@
 #include <map>
 #include <random>
 
-#include "aligned.h"
+#include "bench_data.h"
 #include "impl.h"
 #include "shapes.h"
 
@@ -32,11 +32,10 @@ struct Data {
   Data(const dwconv::Problem &p) {
     const size_t in = p.input.n * p.input.h * p.input.w * p.input.c;
     const size_t out = p.output.n * p.output.h * p.output.w * p.output.c;
-    const double mib = 4.0 * (in + out) / (1 << 20);
-    const int copies = std::max(1, std::min(8, int(g_rotate_mib / std::max(mib, 1e-9))));
+    const size_t copies = rotation_copies(g_rotate_mib, 4.0 * double(in + out));
     std::mt19937 rng(42);
     std::uniform_real_distribution<float> u(-1, 1);
-    for (int i = 0; i < copies; i++) {
+    for (size_t i = 0; i < copies; i++) {
       inputs.emplace_back(in);
       for (float &v : inputs.back()) v = u(rng);
       outputs.emplace_back(out, 0.0f);

@@ -2,8 +2,10 @@
 // family it is compiled for (schedules/). One generator serves every kernel of the table;
 // GeneratorParams fix the kernel size and M where a kernel specializes on them and carry the
 // schedule parameters (from the heuristic defaults or the tuning database).
+#include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "Halide.h"
 #include "arm_neon.h"
@@ -101,15 +103,8 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
 
 
     // Estimates for Halide's autoschedulers.
-    int e[9] = {1, 56, 56, 128, 1, 3, 3, 56, 56};
-    if (!std::string(estimates).empty()) {
-      std::stringstream ss{std::string(estimates)};
-      std::string item;
-      for (int i = 0; i < 9; i++) {
-        if (!std::getline(ss, item, ',')) throw std::invalid_argument("estimates needs 9 numbers N,H,W,C,M,KH,KW,OH,OW");
-        e[i] = std::stoi(item);
-      }
-    }
+    std::vector<int> e = {1, 56, 56, 128, 1, 3, 3, 56, 56};
+    if (!std::string(estimates).empty()) e = parse_sizes(estimates, 9, "estimates", "N,H,W,C,M,KH,KW,OH,OW");
     input.set_estimates({{0, e[3]}, {0, e[2]}, {0, e[1]}, {0, e[0]}});
     filter.set_estimates({{0, e[3] * e[4]}, {0, e[6]}, {0, e[5]}});
     bias.set_estimates({{0, e[3] * e[4]}});
@@ -162,17 +157,27 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   }
 
  private:
+  // "a,b,c,...": exactly `count` sizes >= 1, else an error naming the parameter and its form.
+  static std::vector<int> parse_sizes(const std::string &text, int count, const char *name, const char *form) {
+    std::stringstream ss{text};
+    std::string item;
+    std::vector<int> v;
+    while (std::getline(ss, item, ',')) {
+      char *end = nullptr;
+      const long x = std::strtol(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || x < 1 || x > (1 << 30))
+        throw std::invalid_argument(std::string(name) + ": '" + item + "' is not a size >= 1");
+      v.push_back(int(x));
+    }
+    if (int(v.size()) != count)
+      throw std::invalid_argument(std::string(name) + " needs " + std::to_string(count) + " numbers " + form);
+    return v;
+  }
+
   // Parses fixed_shape and constrains the buffers to it; the per-workload kernel then has
   // constant extents (the runtime calls it only for its workload).
   void fix_shape() {
-    std::stringstream ss{std::string(fixed_shape)};
-    std::string item;
-    int v[6];
-    for (int &x : v) {
-      if (!std::getline(ss, item, ',')) throw std::invalid_argument("fixed_shape needs 6 numbers N,H,W,C,OH,OW");
-      x = std::stoi(item);
-      if (x < 1) throw std::invalid_argument("fixed_shape: sizes must be >= 1");
-    }
+    const std::vector<int> v = parse_sizes(fixed_shape, 6, "fixed_shape", "N,H,W,C,OH,OW");
     if (kernel_w < 1 || kernel_h < 1 || multiplier_fixed < 1 || stride_fixed < 1 || dilation_fixed < 1)
       throw std::invalid_argument("fixed_shape needs kernel_w, kernel_h, fixed_multiplier, fixed_stride and fixed_dilation");
     shape_.n = v[0], shape_.h = v[1], shape_.w = v[2], shape_.c = v[3], shape_.out_h = v[4], shape_.out_w = v[5];

@@ -66,13 +66,7 @@ ArmNeonParams default_arm_neon_params(const WorkloadShape *s, int kw, int kh) {
   p.s1_tile_h = std::max(1, std::min(p.s1_tile_h, s->out_h));
   // >= 16 tasks where there are rows for them, else split the channels too.
   p.rows_per_task = std::max(1, std::min(8, s->out_h * s->n / 16));
-  const int co_tile = p.vectors * kLanes;
-  const int channel_tiles = (cm + co_tile - 1) / co_tile;
-  const int row_tasks = s->n * ((s->out_h + p.rows_per_task - 1) / p.rows_per_task);
-  if (row_tasks < 16 && channel_tiles > 1) {
-    const int blocks = std::min(channel_tiles, (16 + row_tasks - 1) / row_tasks);
-    p.channel_tiles_per_task = (channel_tiles + blocks - 1) / blocks;
-  }
+  p.channel_tiles_per_task = channel_tiles_for_tasks(*s, p.vectors * kLanes, p.rows_per_task, 16);
   return p;
 }
 

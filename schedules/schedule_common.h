@@ -2,6 +2,7 @@
 // and the key=value form of parameter structs used by GeneratorParams and the tuning database.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -18,6 +19,24 @@ struct WorkloadShape {
   int pad_top = 0, pad_left = 0;  // resolved padding (SAME/VALID already applied)
   int out_h = 1, out_w = 1;
 };
+
+// The parallel tasks of the CPU schedules (x86, NEON): batch x row strips of rows_per_task rows
+// x channel blocks of channel_tiles_per_task tiles of co_tile channels (0: one block).
+inline long long cpu_tasks(const WorkloadShape &s, int co_tile, int rows_per_task, int channel_tiles_per_task) {
+  const long long tiles = (static_cast<long long>(s.c) * s.m + co_tile - 1) / co_tile;
+  const long long blocks = channel_tiles_per_task > 0 ? (tiles + channel_tiles_per_task - 1) / channel_tiles_per_task : 1;
+  return static_cast<long long>(s.n) * ((s.out_h + rows_per_task - 1) / rows_per_task) * blocks;
+}
+
+// channel_tiles_per_task for at least `want` tasks (rows first, then channels): 0 when the row
+// strips alone give that many, or when there is one channel tile.
+inline int channel_tiles_for_tasks(const WorkloadShape &s, int co_tile, int rows_per_task, int want) {
+  const long long row_tasks = cpu_tasks(s, co_tile, rows_per_task, 0);
+  const long long tiles = (static_cast<long long>(s.c) * s.m + co_tile - 1) / co_tile;
+  if (row_tasks >= want || tiles <= 1) return 0;
+  const long long blocks = std::min<long long>(tiles, (want + row_tasks - 1) / row_tasks);
+  return static_cast<int>((tiles + blocks - 1) / blocks);
+}
 
 // What a schedule needs to know about the pipeline it schedules.
 struct ScheduleContext {

@@ -57,7 +57,6 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     p.tile_w = (s->out_w + tiles - 1) / tiles;
   }
   const int co_tile = p.vectors * lanes;
-  const int channel_tiles = (cm + co_tile - 1) / co_tile;
   // M = 1, stride 1: staging a strip of rows per channel tile (a copy of ~1 + 2/16 input
   // reads per output) removes the padding selects from every tile, gives full tiles when
   // C*M is not a multiple of the tile, and replaces a power-of-two row pitch (whose columns
@@ -74,11 +73,7 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // A staged strip is copied once per channel tile: tall strips amortize its 2 halo rows.
   if (p.stage_input == 2 && m == 1) p.rows_per_task = std::min(16, s->out_h);
   else p.rows_per_task = std::max(1, std::min(p.stage_input == 2 ? 16 : 8, s->out_h * s->n / 16));
-  const int row_tasks = s->n * ((s->out_h + p.rows_per_task - 1) / p.rows_per_task);
-  if (row_tasks < 16 && channel_tiles > 1) {
-    const int blocks = std::min(channel_tiles, (16 + row_tasks - 1) / row_tasks);
-    p.channel_tiles_per_task = (channel_tiles + blocks - 1) / blocks;
-  }
+  p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, 16);
   if (p.tile_w > s->out_w) p.tile_w = std::max(1, s->out_w);
   return p;
 }

@@ -81,11 +81,4 @@ nlohmann::json check_and_time(const std::vector<std::string> &built, const Timin
   return out;
 }
 
-// Copies of input and output totalling about rotate_mib MiB (at most 8; at least 1).
-inline size_t rotation_copies(double rotate_mib, double bytes_per_copy) {
-  if (rotate_mib <= 0) return 1;
-  const double mib = bytes_per_copy / (1 << 20);
-  return size_t(std::max(1, std::min(8, int(rotate_mib / std::max(mib, 1e-9)))));
-}
-
 }  // namespace dwconv_tuner

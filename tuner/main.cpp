@@ -8,7 +8,6 @@
 #include <map>
 #include <set>
 
-#include "Halide.h"
 #include "db.h"
 #include "search.h"
 #include "shapes.h"
@@ -164,7 +163,7 @@ int cmd_tune(int argc, char **argv) {
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
   if (target != "host" && o.measure.runner.empty())
     throw std::invalid_argument("--target " + target + " needs a --runner for that machine (ssh://...)");
-  if (target != "host" && Halide::Target(target).arch != Halide::Target::X86)
+  if (family_of_target(target) != "x86")
     throw std::invalid_argument("--target " + target + ": the search (its cost model) covers the x86 schedule only; "
                                 "time other targets' schedules with dwconv measure --target ... --params ...");
   o.measure.target = target;
@@ -356,7 +355,7 @@ int cmd_measure(int argc, char **argv) {
       cands.push_back(c);
     } else if (a == "--threads") o.threads = std::stoi(next());
     else if (a == "--target") o.target = next();
-    else if (a == "--runtime-stride") o.fix_stride = false;
+    else if (a == "--runtime-stride") o.fix_workload = false;
     else if (a == "--repeats") o.repeats = std::stoi(next());
     else if (a == "--asm") o.asm_prefix = next();
     else if (a == "--shapes") shapes_path = next();
@@ -367,9 +366,7 @@ int cmd_measure(int argc, char **argv) {
   const dwconv::Problem p = parse_shape(spec, shapes_path);
   // Given parameters overlay this shape's heuristic default (as dwconv tune starts from), so
   // "" is the default and "tile_w=6" changes one knob of it.
-  const std::string family = o.target.find("cuda") != std::string::npos ? "cuda"
-                             : o.target.rfind("arm", 0) == 0            ? "arm_neon"
-                                                                        : "x86";
+  const std::string family = family_of_target(o.target);
   std::vector<std::string> labels;
   for (Candidate &c : cands) {
     labels.push_back(c.scheduler != "dwconv" ? c.scheduler : c.params.empty() ? "default" : c.params);

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "Halide.h"
+#include "bench_data.h"
 #include "check_and_time.h"
 #include "db.h"
 
@@ -50,7 +51,7 @@ Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const Measure
   gen->set_generatorparam_value("kernel_w", std::to_string(p.filter.kw));
   gen->set_generatorparam_value("kernel_h", std::to_string(p.filter.kh));
   gen->set_generatorparam_value("fixed_multiplier", std::to_string(p.filter.m));
-  if (o.fix_stride && p.params.stride_h == p.params.stride_w && p.params.dilation_h == p.params.dilation_w) {
+  if (o.fix_workload && p.params.stride_h == p.params.stride_w && p.params.dilation_h == p.params.dilation_w) {
     gen->set_generatorparam_value("fixed_stride", std::to_string(p.params.stride_w));
     gen->set_generatorparam_value("fixed_dilation", std::to_string(p.params.dilation_w));
     // As the build generates a tuned kernel: extents fixed too (cmake/DwconvTuning.cmake).
@@ -127,7 +128,7 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   const int M = p.filter.m;
   const float inf = std::numeric_limits<float>::infinity();
   TimingOptions to{o.repeats, o.min_sample_ms,
-                   rotation_copies(o.rotate_mib, 4.0 * double(data.in.number_of_elements() +
+                   dwconv_bench::rotation_copies(o.rotate_mib, 4.0 * double(data.in.number_of_elements() +
                                                               data.out.number_of_elements()))};
   std::vector<Halide::Buffer<float>> ins, outs;
   for (size_t k = 0; k < to.copies; k++) {

@@ -30,7 +30,7 @@ struct MeasureOptions {
   std::string target = "host";
   // Fix stride, dilation and extents at compile time, as the build does for a tuned kernel (when
   // both directions agree), so that what is measured is what the build generates.
-  bool fix_stride = true;
+  bool fix_workload = true;
   // Timed runs rotate over copies of input and output totalling about this many MiB (at most 8
   // copies); 0 (the default, as the benchmark) times one buffer, warm in the cache level its
   // working set fits in.

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "HalideRuntime.h"
-#include "aligned.h"
+#include "bench_data.h"
 #include "check_and_time.h"
 #include "dwconv/dwconv.h"
 
@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
     std::cerr << "dwconv_runner: " << s.message() << "\n";
     return 2;
   }
-  to.copies = dwconv_tuner::rotation_copies(rotate_mib, 4.0 * double(in.data.size() + out.data.size()));
+  to.copies = dwconv_bench::rotation_copies(rotate_mib, 4.0 * double(in.data.size() + out.data.size()));
   std::vector<Tensor> ins, outs;
   for (size_t k = 0; k < to.copies; k++) {
     ins.push_back(in);

@@ -25,15 +25,13 @@ dwconv::WorkloadShape shape_of(const dwconv::Problem &p) {
   return w;
 }
 
-// A CPU schedule's parallel tasks: row strips x channel blocks x batch. The tuner times one
-// thread, but the kernel it picks serves every thread count: a point needs at least 8 tasks
-// (or as many as the shape allows), so that 2 threads get balanced work.
+// The tuner times one thread, but the kernel it picks serves every thread count: a CPU point
+// needs at least 8 parallel tasks (or as many as the shape allows), so that 2 threads get
+// balanced work.
 bool enough_tasks(const dwconv::Problem &p, int co_tile, int rows_per_task, int channel_tiles_per_task) {
-  const long long tiles = (p.output.c + co_tile - 1) / co_tile;
-  const long long most = p.output.n * p.output.h * tiles;
-  const long long blocks = channel_tiles_per_task > 0 ? (tiles + channel_tiles_per_task - 1) / channel_tiles_per_task : 1;
-  const long long tasks = p.output.n * ((p.output.h + rows_per_task - 1) / rows_per_task) * blocks;
-  return tasks >= std::min<long long>(8, most);
+  const dwconv::WorkloadShape w = shape_of(p);
+  return dwconv::cpu_tasks(w, co_tile, rows_per_task, channel_tiles_per_task) >=
+         std::min<long long>(8, dwconv::cpu_tasks(w, co_tile, 1, 1));
 }
 
 ParamSpace make_x86_space() {
@@ -100,6 +98,12 @@ ParamSpace make_cuda_space() {
 }
 
 }  // namespace
+
+std::string family_of_target(const std::string &target) {
+  const Halide::Target t = target == "host" ? Halide::get_host_target() : Halide::Target(target);
+  if (t.has_feature(Halide::Target::CUDA)) return "cuda";
+  return t.arch == Halide::Target::ARM ? "arm_neon" : "x86";
+}
 
 const ParamSpace &param_space(const std::string &family) {
   static const ParamSpace x86 = make_x86_space(), arm = make_arm_neon_space(), cuda = make_cuda_space();

@@ -26,6 +26,9 @@ struct ParamSpace {
 // Spaces for every schedule family: "x86", "arm_neon", "cuda". This build's runner measures
 // host (x86) candidates; the others are searched the same way once a runner reaches them.
 const ParamSpace &param_space(const std::string &family);
+// The schedule family a Halide target string ("host" = this machine) is scheduled with, as the
+// generator decides it: "cuda", "arm_neon" or "x86".
+std::string family_of_target(const std::string &target);
 
 std::string params_string(const std::map<std::string, int> &values);
 std::map<std::string, int> parse_params(const std::string &s);

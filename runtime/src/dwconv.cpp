@@ -70,14 +70,15 @@ int can_use_target_features(int count, const uint64_t *features) {
 }
 
 Status isa_from_name(const char *name, Isa *isa) {
+  std::string names;
   for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
     if (std::strcmp(name, isa_name(i)) == 0) {
       *isa = i;
       return Status::Ok();
     }
+    names += std::string(names.empty() ? "" : ", ") + isa_name(i);
   }
-  return Status(StatusCode::kInvalidArgument,
-                std::string("DWCONV_MAX_ISA='") + name + "' is not one of baseline, sse41, avx2, avx512, avx512_zen4");
+  return Status(StatusCode::kInvalidArgument, std::string("DWCONV_MAX_ISA='") + name + "' is not one of " + names);
 }
 
 Status init_runtime() {
