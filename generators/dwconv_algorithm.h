@@ -54,9 +54,15 @@ inline Algorithm define_algorithm(const AlgorithmInputs &in) {
   a.kernel_h = in.kernel_h;
   const Var &co = a.co, &x = a.x, &y = a.y, &n = a.n;
 
-  Func bounded = BoundaryConditions::constant_exterior(
-      in.input, 0.0f,
-      {{0, in.in_channels}, {0, in.in_width}, {0, in.in_height}, {Expr(), Expr()}});
+  // Zero outside the input, one dimension at a time (rows outermost): each test is then its own
+  // select, which loop partitioning removes along the loop it depends on (columns in the column
+  // tile loop, rows in the row loop). One select testing all three at once keeps every test in
+  // every tap: the column loop's interior cannot drop a condition on the row.
+  const Range all;
+  Func bounded = in.input;
+  bounded = BoundaryConditions::constant_exterior(bounded, 0.0f, {{0, in.in_channels}, all, all, all});
+  bounded = BoundaryConditions::constant_exterior(bounded, 0.0f, {all, {0, in.in_width}, all, all});
+  bounded = BoundaryConditions::constant_exterior(bounded, 0.0f, {all, all, {0, in.in_height}, all});
   a.padded = Func("padded");  // named, so that it reads well in STMT output and profiles
   a.padded(co, x, y, n) = bounded(co, x, y, n);
   // The input channel of output channel co. A schedule computes it as a table when M is a

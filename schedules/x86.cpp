@@ -12,17 +12,20 @@
 // kernel's stride is a runtime value, full tiles for any stride, and a one-vector fallback for
 // fewer channels or columns than a tile.
 //
-// Boundary handling decides the speed. With the column-tile loop innermost and constant stride
-// and dilation, loop partitioning splits it into border tiles (padding selects) and interior
-// tiles (plain loads), so M = 1 can read the input in place. Staging (stage_input) copies the
-// zero-padded input, replicated over M, per task or per channel tile: M > 1 then gathers each
-// channel once per staged pixel, not per tap, and M = 1 stride-1 shapes lose the selects of
-// their border tiles and any power-of-two row pitch (default_x86_params says when).
+// Boundary handling decides the speed. With constant stride and dilation, loop partitioning
+// splits the column-tile loop into border tiles (padding selects) and interior tiles (plain
+// loads), and the row loop of each task likewise (the task loop itself is not partitioned:
+// that would run whole border strips with selects). This needs the algorithm's zero padding
+// as one select per dimension (dwconv_algorithm.h); with one select testing rows and columns
+// together no interior survived (mbv1_dw3, JIT, 1 thread: 73 -> 90 GFLOP/s). So M = 1 reads
+// the input in place. Staging (stage_input) copies the zero-padded input, replicated over M,
+// per task or per channel tile: M > 1 then gathers each channel once per staged pixel, not
+// per tap, and M = 1 stride-1 shapes lose a power-of-two row pitch (default_x86_params).
 // Register budget (AVX-512, 32 zmm): 2 vectors x 4 columns = 8 accumulators + 18 filter vectors
 // of a 3x3 kernel + input vectors; 5x5 uses 1 x 6 (25 filter vectors).
 // Measured on the 2-core AMD EPYC (Zen 4) of this project, 1 thread, JIT, GFLOP/s
-// (dwconv measure SHAPE --params ..., stride fixed at compile time): mbv1_dw3 48 with the input staged per task
-// vs 70 in place; mbv1_dw1 49 vs 84; effb0_5x5 (1x6 tile) 73; 7x7x960 with one 7-column tile 60.
+// (dwconv measure SHAPE --params ..., stride fixed at compile time): mbv1_dw3 63 with the input
+// staged per channel tile vs 90 in place; mbv1_dw1 64 vs 93; effb0_5x5 (1x6 tile) 76 vs 80.
 #include "x86.h"
 
 #include <algorithm>
@@ -57,23 +60,38 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     p.tile_w = (s->out_w + tiles - 1) / tiles;
   }
   const int co_tile = p.vectors * lanes;
-  // M = 1, stride 1: staging a strip of rows per channel tile (a copy of ~1 + 2/16 input
-  // reads per output) removes the padding selects from every tile, gives full tiles when
-  // C*M is not a multiple of the tile, and replaces a power-of-two row pitch (whose columns
-  // share L1 sets) by a small constant one. It pays where a staged pixel feeds many taps:
-  // 5x5, ragged channel counts, power-of-two pitches of 512 B and more. Measured here (JIT,
-  // hot, 1 thread, GFLOP/s, in place vs staged): 7x7x1024 48 vs 57, 14x14x512 58 vs 68,
-  // effb0_5x5 62 vs 80, 56x56x144 51 vs 61; but 112x112x32 78 vs 67, 7x7x960 80 vs 66, and
-  // every stride-2 or dilated shape loses (the copy outweighs 2.25 taps per input pixel).
+  // M = 1 reads in place: loop partitioning leaves the interior tiles without padding tests.
+  // Staging a strip of rows per channel tile (a copy of ~1 + 2/16 input reads per output) pays
+  // only where a power-of-two row pitch of 2 KiB or more makes the tile's columns share L1
+  // sets. Measured here (JIT, warm, 1 thread, GFLOP/s, in place vs staged): 14x14x512 48 vs
+  // 67, 7x7x1024 43 vs 56; but 56x56x128 89 vs 63, 56x56x144 76 vs 55, 7x7x960 80 vs 47,
+  // effb0_5x5 80 vs 76, and every stride-2 or dilated shape loses (the copy outweighs 2.25
+  // taps per input pixel; valid_s2 53 vs 20).
   const int pitch = cm * 4;
-  const bool pow2_pitch = pitch >= 512 && (pitch & (pitch - 1)) == 0;
+  const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
   const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
-  if (m == 1 && unit && (kw >= 5 || cm % co_tile != 0 || pow2_pitch)) p.stage_input = 2;
+  if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
   // Aim for >= 16 tasks (2 threads, with slack for imbalance); rows first, then channels.
   // A staged strip is copied once per channel tile: tall strips amortize its 2 halo rows.
-  if (p.stage_input == 2 && m == 1) p.rows_per_task = std::min(16, s->out_h);
-  else p.rows_per_task = std::max(1, std::min(p.stage_input == 2 ? 16 : 8, s->out_h * s->n / 16));
-  p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, 16);
+  // In place: strips of 8, 4 or 2 rows that divide the image (a guarded last strip keeps its
+  // row loop from being partitioned), >= 8 strips. 56x56x128 at 1 / 2 / 3 / 4 / 8 rows: 89 / 90
+  // / 79 / 89 / 90 GFLOP/s; 112x112x64 stride 2 at 4 / 7 / 8 rows: 48 / 37 / 49.
+  if (p.stage_input == 2 && m == 1) {
+    p.rows_per_task = std::min(16, s->out_h);
+  } else if (p.stage_input == 2) {
+    p.rows_per_task = std::max(1, std::min(16, s->out_h * s->n / 16));
+  } else {
+    p.rows_per_task = 1;
+    for (int d : {8, 4, 2}) {
+      if (s->out_h % d == 0 && s->out_h / d * s->n >= 8) {
+        p.rows_per_task = d;
+        break;
+      }
+    }
+  }
+  // Channel blocks only where the strips give fewer than 8 tasks in place (they cost at 1
+  // thread: 56x56x128, 7-row strips, 2 channel tiles per task: 87 vs 90) or 16 staged.
+  p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, p.stage_input == 0 ? 8 : 16);
   if (p.tile_w > s->out_w) p.tile_w = std::max(1, s->out_w);
   return p;
 }
@@ -121,6 +139,10 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
     s.fuse(l.y_o, a.n, l.task);
   }
   s.parallel(l.task);
+  // Border rows: partition the row loop inside each task, not the task loop (which would run
+  // whole border strips with the row tests in every tap). A one-row-tile task has no row loop
+  // to partition; the task loop is then the row loop.
+  if (p.rows_per_task > p.tile_h) s.never_partition({l.task});
   s.vectorize(l.co_i, lanes, co_tail).unroll(l.co_i).unroll(l.x_i).unroll(l.y_t);
 }
 
