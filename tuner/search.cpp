@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -276,8 +277,15 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   // What this database already knows about the workload (resume, or baselines of earlier runs).
   const std::string dflt = space.default_params(p);
   std::set<std::string> have_baseline;
+  int other_code = 0;
   for (const json &r : db.records()) {
     if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.measure.threads) continue;
+    // Figures measured with other code (another dwconv commit: algorithm, schedules) are not
+    // this code's: measure again rather than rank stale numbers.
+    if (r["commit"] != o.commit) {
+      other_code++;
+      continue;
+    }
     if (r["scheduler"] != "dwconv") {
       have_baseline.insert(r["scheduler"]);
       if (r["status"] == "ok") res.autoscheduler_gflops[r["scheduler"]] = std::max(res.autoscheduler_gflops[r["scheduler"]], r["gflops"].get<double>());
@@ -291,6 +299,9 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], ""};
     if (c.is_default && m.status == "ok") res.default_gflops = std::max(res.default_gflops, r["gflops"].get<double>());
     note_ok(c, m);
+  }
+  if (other_code > 0) {
+    std::cerr << "[tuning] " << shape.name << ": " << other_code << " record(s) of other dwconv commits ignored (measured with other code)\n";
   }
 
   // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
