@@ -141,6 +141,16 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     dwconv::Plan plan;
     ASSERT_TRUE(dwconv::Plan::create(p, &plan).ok());
     EXPECT_STREQ(plan.kernel_name(), k.name.c_str()) << "the tuned kernel must win for its workload";
+    // A slice of larger tensors goes to a general kernel: a tuned kernel assumes dense tensors.
+    dwconv::Problem sliced = p;
+    sliced.input_strides.w = p.input.c + 3;
+    sliced.output_strides.w = p.output.c + 5;
+    dwconv::Plan general;
+    EXPECT_FALSE(dwconv::Plan::create_with_kernel(sliced, k.name, &general).ok()) << k.workload;
+    ASSERT_TRUE(dwconv::Plan::create(sliced, &general).ok()) << k.workload;
+    EXPECT_STRNE(general.kernel_name(), k.name.c_str()) << k.workload;
+    if (p.output.n * p.output.h * p.output.w * p.output.c <= (1 << 20))
+      EXPECT_EQ(dwconv_test::check_against_reference(sliced, general.kernel_name(), 7), "") << k.workload;
     if (p.output.n * p.output.h * p.output.w * p.output.c > (1 << 22)) continue;  // big: once is enough
     p.bias_length = p.output.c;
     p.params.activation = dwconv::Activation::kRelu6;

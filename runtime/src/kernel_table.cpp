@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "dwconv_kernel_table.inc"
+#include "problem_check.h"
 
 namespace dwconv {
 namespace detail {
@@ -23,7 +24,9 @@ int fit(const KernelInfo &k, const Problem &p) {
 }  // namespace
 
 bool kernel_serves(const KernelInfo &k, const Problem &p) {
-  if (k.workload[0] != '\0' && workload_key(p) != k.workload) return false;
+  // A tuned kernel is generated for dense tensors (constant strides); slices of larger tensors
+  // go to the general kernels.
+  if (k.workload[0] != '\0' && (workload_key(p) != k.workload || !is_dense(p))) return false;
   if (k.kernel_w != 0 && (k.kernel_w != p.filter.kw || k.kernel_h != p.filter.kh)) return false;
   return k.multiplier == 0 || k.multiplier == p.filter.m;
 }
@@ -39,7 +42,10 @@ int find_kernel(const std::string &name) {
 
 int select_kernel(const Problem &p, std::string *reason, bool general_only) {
   const std::string key = workload_key(p);
+  bool tuned_but_strided = false;
   for (int i = 0; i < kernel_count(); i++) {
+    if (!general_only && kKernels[i].workload[0] != '\0' && key == kKernels[i].workload && !is_dense(p))
+      tuned_but_strided = true;
     if (!general_only && kKernels[i].workload[0] != '\0' && key == kKernels[i].workload &&
         kernel_serves(kKernels[i], p)) {
       if (reason) *reason = std::string("tuned for workload ") + key + " (" + kKernels[i].schedule + ")";
@@ -60,7 +66,9 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
               (k.multiplier ? ", M == " + std::to_string(k.multiplier) + " (channel map known at compile time)"
                             : std::string(", any M (channel map from a table)")) +
               ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "") +
-              (general_only ? "" : "; [tuning] no entry for " + key);
+              (general_only         ? ""
+               : tuned_but_strided ? "; the kernel tuned for " + key + " needs dense tensors, these are strided"
+                                   : "; [tuning] no entry for " + key);
   }
   return best;
 }

@@ -69,6 +69,11 @@ bool overlaps(const void *a, int64_t a_bytes, const void *b, int64_t b_bytes) {
 DenseStrides input_strides(const Problem &p) { return dense_or(p.input, p.input_strides); }
 DenseStrides output_strides(const Problem &p) { return dense_or(p.output, p.output_strides); }
 
+bool is_dense(const Problem &p) {
+  auto same = [](const DenseStrides &a, const DenseStrides &b) { return a.n == b.n && a.h == b.h && a.w == b.w; };
+  return same(input_strides(p), dense_or(p.input, {})) && same(output_strides(p), dense_or(p.output, {}));
+}
+
 Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
                       const float *output) {
   if (input == nullptr) return invalid("input pointer is null");

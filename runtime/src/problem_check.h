@@ -12,6 +12,8 @@ struct DenseStrides {
 };
 DenseStrides input_strides(const Problem &p);
 DenseStrides output_strides(const Problem &p);
+// Whether input and output are dense NHWC (their strides 0 or equal to the dense ones).
+bool is_dense(const Problem &p);
 
 // Null pointers, bias presence, and input/output overlap.
 Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
