@@ -28,11 +28,14 @@ dwconv::WorkloadShape shape_of(const dwconv::Problem &p) {
 
 // The tuner times one thread, but the kernel it picks serves every thread count: a CPU point
 // needs at least 8 parallel tasks (or as many as the shape allows), so that 2 threads get
-// balanced work.
+// balanced work, and no more than tasks of >= 50 kFLOP allow (beyond 8): smaller tasks cost
+// nothing at one thread but a task claim each at two (7x7x960 in 28 tasks of 30 kFLOP: 82
+// GFLOP/s at 1 thread, 75 at 2; in 14: 79 and 99).
 bool enough_tasks(const dwconv::Problem &p, int co_tile, int rows_per_task, int channel_tiles_per_task) {
   const dwconv::WorkloadShape w = shape_of(p);
-  return dwconv::cpu_tasks(w, co_tile, rows_per_task, channel_tiles_per_task) >=
-         std::min<long long>(8, dwconv::cpu_tasks(w, co_tile, 1, 1));
+  const long long tasks = dwconv::cpu_tasks(w, co_tile, rows_per_task, channel_tiles_per_task);
+  const long long most = std::max<long long>(8, static_cast<long long>(dwconv_bench::flops(p) / 50e3));
+  return tasks >= std::min<long long>(8, dwconv::cpu_tasks(w, co_tile, 1, 1)) && tasks <= most;
 }
 
 ParamSpace make_x86_space() {
