@@ -194,17 +194,15 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     bias.dim(0).set_extent(shape_.c * shape_.m);
     // Dense tensors (the runtime sends strided ones to the general kernels): each tap's address
     // is then a constant offset from the tile's, not a multiple of a stride held in a register.
-    int in_stride = 1, out_stride = 1, filter_stride = 1;
+    int in_stride = 1, out_stride = 1;
     for (int d = 1; d < 4; d++) {
       in_stride *= in_extent[d - 1];
       out_stride *= out_extent[d - 1];
       input.dim(d).set_stride(in_stride);
       output.dim(d).set_stride(out_stride);
     }
-    for (int d = 1; d < 3; d++) {
-      filter_stride *= d == 1 ? shape_.c * shape_.m : shape_.kw;
-      filter.dim(d).set_stride(filter_stride);
-    }
+    filter.dim(1).set_stride(shape_.c * shape_.m);
+    filter.dim(2).set_stride(shape_.c * shape_.m * shape_.kw);
     shape_fixed_ = true;
   }
 

@@ -71,10 +71,10 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
   const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
   if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
-  // Aim for >= 16 tasks (2 threads, with slack for imbalance); rows first, then channels.
-  // A staged strip is copied once per channel tile: tall strips amortize its 2 halo rows.
-  // In place: strips of 8, 4 or 2 rows that divide the image (a guarded last strip keeps its
-  // row loop from being partitioned), >= 8 strips. 56x56x128 at 1 / 2 / 3 / 4 / 8 rows: 89 / 90
+  // Parallel tasks: rows first, then channel blocks (below). Staged: >= 16 tasks, and for
+  // M = 1 tall strips (a staged strip is copied once per channel tile: they amortize its 2 halo
+  // rows). In place: strips of 8, 4 or 2 rows that divide the image (a guarded last strip keeps
+  // its row loop from being partitioned), >= 8 strips. 56x56x128 at 1 / 2 / 3 / 4 / 8 rows: 89 / 90
   // / 79 / 89 / 90 GFLOP/s; 112x112x64 stride 2 at 4 / 7 / 8 rows: 48 / 37 / 49.
   if (p.stage_input == 2 && m == 1) {
     p.rows_per_task = std::min(16, s->out_h);

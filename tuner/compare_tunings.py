@@ -9,15 +9,16 @@ not a comparison of two noisy runs. Prints one line per shape and the geometric 
 """
 import argparse
 import json
-import math
 import re
 import subprocess
 import sys
 
+from main_report import geomean, shape_rows, workload_key
 
-def winners(path):
+
+def winners(path, threads):
     with open(path) as f:
-        return {e["workload"]: e["params"] for e in json.load(f)["entries"]}
+        return {e["workload"]: e["params"] for e in json.load(f)["entries"] if e["threads"] == threads}
 
 
 def main():
@@ -26,28 +27,21 @@ def main():
     ap.add_argument("b", help="distilled tuning file B")
     ap.add_argument("--shapes", default="bench/shapes.csv")
     ap.add_argument("--dwconv", default="build/tuner/dwconv", help="the dwconv command-line tool")
+    ap.add_argument("--threads", type=int, default=1, help="the thread count the entries were tuned at")
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--tolerance", type=float, default=0.05, help="B/A counts as agreeing within this")
     args = ap.parse_args()
 
-    a, b = winners(args.a), winners(args.b)
-    names = []
-    with open(args.shapes) as f:
-        for line in f:
-            if line.strip() and not line.startswith("#") and not line.startswith("name,"):
-                names.append(line.split(",")[0])
+    a, b = winners(args.a, args.threads), winners(args.b, args.threads)
     rows = []
-    for name in names:
-        info = subprocess.run([args.dwconv, "info", name, "--shapes", args.shapes], capture_output=True, text=True)
-        m = re.search(r"^workload:\s+(\S+)", info.stdout, re.M)
-        if not m:
-            sys.exit(f"dwconv info {name} failed: {info.stderr.strip()}")
-        key = m.group(1)
+    for row in shape_rows(args.shapes):
+        name, key = row[0], workload_key(row)
         if key not in a or key not in b:
             print(f"{name:12s} skipped: no entry for {key} in {'A' if key not in a else 'B'}")
             continue
         run = subprocess.run([args.dwconv, "measure", name, "--shapes", args.shapes, "--params", a[key],
-                              "--params", b[key], "--params", "", "--repeats", str(args.repeats)],
+                              "--params", b[key], "--params", "", "--repeats", str(args.repeats),
+                              "--threads", str(args.threads)],
                              capture_output=True, text=True)
         g = [float(x) for x in re.findall(r"^\s*\d+\s+([\d.]+) GFLOP/s", run.stdout, re.M)]
         if len(g) != 3:
@@ -58,11 +52,8 @@ def main():
     if not rows:
         sys.exit("no shape in both files")
 
-    def gm(xs):
-        return math.exp(sum(math.log(x) for x in xs) / len(xs))
-
     agree = sum(abs(r[2] / r[1] - 1) <= args.tolerance for r in rows)
-    print(f"geomean A/default {gm([r[1] / r[3] for r in rows]):.3f}  B/default {gm([r[2] / r[3] for r in rows]):.3f}"
+    print(f"geomean A/default {geomean([r[1] / r[3] for r in rows]):.3f}  B/default {geomean([r[2] / r[3] for r in rows]):.3f}"
           f"  B/A within {args.tolerance:.0%} on {agree} of {len(rows)} shapes")
 
 

@@ -32,12 +32,17 @@ def workload_key(row):
     return f"n{n}_h{h}_w{w}_c{c}_m{m}_k{kh}x{kw}_s{st}x{st}_d{dil}x{dil}_p{pt}.{pb}.{pl}.{pr}"
 
 
+def shape_rows(path):
+    """The data rows of a shapes CSV, split into fields (name first), in file order."""
+    return [l.strip().split(",") for l in open(path) if l.strip() and not l.startswith("#")][1:]
+
+
 def main():
     distilled, report, shapes_csv = sys.argv[1:4]
     entries = {e["workload"]: e for e in json.load(open(distilled))["entries"] if e["threads"] == 1}
     results = json.load(open(report))["results"]
     bench = {(r["shape"], r["impl"], r["threads"]): r for r in results}
-    rows = [l.strip().split(",") for l in open(shapes_csv) if l.strip() and not l.startswith("#")][1:]
+    rows = shape_rows(shapes_csv)
     head = ["shape", "default", "tuned", "tuned/default", "best autosched.", "tuned/autosched.",
             "dwconv 1T (bench)", "oneDNN 1T", "XNNPACK 1T", "dwconv/best peer 1T"]
     print("GFLOP/s at 1 thread, medians (tuner columns: finalists re-measured interleaved)\n")

@@ -279,7 +279,9 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   };
 
   // What this database already knows about the workload (resume, or baselines of earlier runs).
-  const std::string dflt = space.default_params(p);
+  // One spelling per point (keys in order), so that the default found again by the search is
+  // recognized as seen.
+  const std::string dflt = params_string(parse_params(space.default_params(p)));
   std::set<std::string> have_baseline;
   int other_code = 0;
   for (const json &r : db.records()) {
@@ -348,7 +350,6 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   {
     std::map<std::string, int> point = parse_params(dflt);
     std::string point_s = dflt;
-    seen.insert(params_string(point));
     for (const auto &[name, values] : space.dims) {
       const auto at = std::find(values.begin(), values.end(), point[name]);
       const long here = at == values.end() ? 0 : long(at - values.begin());

@@ -43,14 +43,13 @@ int find_kernel(const std::string &name) {
 int select_kernel(const Problem &p, std::string *reason, bool general_only) {
   const std::string key = workload_key(p);
   bool tuned_but_strided = false;
-  for (int i = 0; i < kernel_count(); i++) {
-    if (!general_only && kKernels[i].workload[0] != '\0' && key == kKernels[i].workload && !is_dense(p))
-      tuned_but_strided = true;
-    if (!general_only && kKernels[i].workload[0] != '\0' && key == kKernels[i].workload &&
-        kernel_serves(kKernels[i], p)) {
+  for (int i = 0; i < kernel_count() && !general_only; i++) {
+    if (key != kKernels[i].workload) continue;  // general kernels have workload ""
+    if (kernel_serves(kKernels[i], p)) {
       if (reason) *reason = std::string("tuned for workload ") + key + " (" + kKernels[i].schedule + ")";
       return i;
     }
+    tuned_but_strided = true;  // the key matches, so only the layout can refuse it
   }
   int best = -1, best_fit = -1;
   for (int i = 0; i < kernel_count(); i++) {
