@@ -21,8 +21,9 @@ struct X86Params {
   // Channel tiles per parallel task; 0 puts all channels in one task. Small images with many
   // channels (7x7x1024) need channel parallelism since they have too few rows.
   int channel_tiles_per_task = 0;
-  // Loop order inside a task: true sweeps a row once per channel tile (small working set for
-  // wide tensors), false visits all channel tiles at each column tile (contiguous output).
+  // Loop order inside a task: true sweeps the task's rows once per channel tile (a staged
+  // block is per channel tile), false visits all channel tiles at each column tile (whole
+  // contiguous input and output rows: what the prefetcher streams best when reading in place).
   bool channel_tiles_outer = true;
   // Where the zero-padded (and, for M > 1, channel-replicated) input is staged, so that the
   // taps read it without bounds checks or channel gathers:
