@@ -44,13 +44,11 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   const int kw = s ? s->kw : kernel_w;
   // M = 1 reads the input in place; M > 1 (or a runtime M) stages it replicated per channel tile.
   p.stage_input = m == 1 ? 0 : 2;
-  // Reading in place, all channel tiles at each column tile: a strip's rows are read as whole
-  // contiguous rows, which the hardware prefetcher streams (JIT, warm, 1 thread, GFLOP/s,
-  // channel tiles outside vs inside the column tiles: 8x56x56x128 (25.7 MB) 32 vs 42, 56x56x128
-  // 98 vs 104, 28x28x256 91 vs 101, effb0_5x5 95 vs 106, stride 2 54 vs 60; 112x112x32 and
-  // 7x7x960 equal). A staged block is per channel tile, so the tiles stay outside (7x7x1024:
-  // 56 vs 40, and M > 1: 65 vs 43 on 32x32x256x2).
-  p.channel_tiles_outer = p.stage_input != 0;
+  // A general kernel (runtime strides) sweeps the columns innermost, one channel tile at a
+  // time: its tap addresses then advance by one stride per column tile; visiting all channel
+  // tiles at each column tile keeps a pointer per tap live across them (16 for a 2x2x2 tile,
+  // spilled): 56x56x128, 2x4x1 tiles, 80 vs 34 GFLOP/s (dwconv measure --runtime-stride).
+  p.channel_tiles_outer = true;
   // 5x5 and wider: 25+ filter vectors per channel vector leave room for one vector x 6 columns.
   if (kw >= 5) {
     p.vectors = 1;
@@ -77,6 +75,13 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
   const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
   if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
+  // With constant strides (a per-workload kernel) and reading in place, all channel tiles at
+  // each column tile instead: a strip's rows are read as whole contiguous rows, which the
+  // hardware prefetcher streams (JIT, warm, 1 thread, GFLOP/s, channel tiles outside vs inside
+  // the column tiles: 8x56x56x128 (25.7 MB) 32 vs 42, 56x56x128 98 vs 104, 28x28x256 91 vs
+  // 101, effb0_5x5 95 vs 106, stride 2 54 vs 60; 112x112x32 and 7x7x960 equal). A staged block
+  // is per channel tile, so the tiles stay outside (7x7x1024: 56 vs 40, and M > 1: 65 vs 43 on
+  // 32x32x256x2).
   p.channel_tiles_outer = p.stage_input != 0;
   // Parallel tasks: rows first, then channel blocks (below). Staged: >= 16 tasks, and for
   // M = 1 tall strips (a staged strip is copied once per channel tile: they amortize its 2 halo
