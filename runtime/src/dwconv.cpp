@@ -13,6 +13,7 @@
 #include "HalideRuntime.h"
 #include "kernel_table.h"
 #include "problem_check.h"
+#include "thread_pool.h"
 
 namespace dwconv {
 
@@ -85,6 +86,7 @@ Status init_runtime() {
   static Status status = [] {
     halide_set_error_handler(capture_halide_error);
     halide_set_custom_can_use_target_features(can_use_target_features);
+    halide_set_custom_do_par_for(detail::pool_do_par_for);
     if (const char *env = std::getenv("DWCONV_MAX_ISA")) {
       Isa isa = Isa::kAvx512Zen4;
       Status s = isa_from_name(env, &isa);
@@ -96,9 +98,10 @@ Status init_runtime() {
   return status;
 }
 
-// Halide's thread pool is process-wide, and lowering its thread count does not stop workers it
-// already started: a change of thread count restarts the pool, which must not happen while any
-// kernel runs. Runs hold the lock shared; a change takes it exclusively.
+// The thread pools are process-wide (ours, thread_pool.h, and Halide's, which serves loops
+// issued while ours is busy; lowering its thread count does not stop workers it already
+// started): a change of thread count restarts them, which must not happen while any kernel
+// runs. Runs hold the lock shared; a change takes it exclusively.
 std::shared_mutex g_pool_mutex;
 int g_threads = -1;
 
@@ -113,6 +116,7 @@ int run_with_threads(int n, F &&f) {
     if (g_threads != n) {
       halide_shutdown_thread_pool();
       halide_set_num_threads(n);
+      detail::pool_set_threads(n);
       g_threads = n;
     }
   }

@@ -1,0 +1,170 @@
+#include "thread_pool.h"
+
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace dwconv::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// One parallel loop; lives on the caller's stack while the loop runs.
+struct Loop {
+  halide_task_t f;
+  void *user_context;
+  uint8_t *closure;
+  int min, size;
+  std::atomic<int> next{0}, done{0}, status{0};
+};
+
+// Claims and runs the loop's tasks until none is left. After a failure the remaining tasks are
+// skipped (still counted done): the first nonzero result is the loop's.
+void work_on(Loop &l) {
+  for (;;) {
+    const int i = l.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= l.size) return;
+    if (l.status.load(std::memory_order_relaxed) == 0) {
+      const int rc = l.f(l.user_context, l.min + i, l.closure);
+      int none = 0;
+      if (rc != 0) l.status.compare_exchange_strong(none, rc);
+    }
+    l.done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+int resolve_threads(int n) {
+  if (n > 0) return n;
+  if (const char *env = std::getenv("HL_NUM_THREADS")) {
+    const int e = std::atoi(env);
+    if (e > 0) return e;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::chrono::microseconds spin_from_env() {
+  const char *env = std::getenv("DWCONV_SPIN_US");
+  return std::chrono::microseconds(env ? std::max(0, std::atoi(env)) : 200);
+}
+
+class Pool {
+ public:
+  ~Pool() { stop(); }
+
+  void set_threads(int n) {
+    n = resolve_threads(n);
+    if (n == threads_) return;
+    stop();
+    threads_ = n;
+    for (int i = 1; i < n; i++) workers_.emplace_back([this] { worker(); });
+  }
+
+  int run(void *uc, halide_task_t f, int min, int size, uint8_t *closure) {
+    if (size <= 0) return 0;
+    if (threads_ <= 1 || size == 1) {
+      for (int i = 0; i < size; i++)
+        if (const int rc = f(uc, min + i, closure)) return rc;
+      return 0;
+    }
+    // Busy (another caller's loop, or a loop nested in one of our tasks): Halide's pool.
+    if (busy_.exchange(true, std::memory_order_acquire)) return halide_default_do_par_for(uc, f, min, size, closure);
+    Loop l{f, uc, closure, min, size};
+    loop_.store(&l);
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
+    work_on(l);
+    // Wait for the tasks other threads claimed; then for every worker to let go of `l`
+    // (the seq_cst store/load pairs with the workers' refs_ increment and loop_ load).
+    for (int k = 0; l.done.load(std::memory_order_acquire) < size; k++) pause(k);
+    loop_.store(nullptr);
+    for (int k = 0; refs_.load() != 0; k++) pause(k);
+    busy_.store(false, std::memory_order_release);
+    return l.status.load();
+  }
+
+ private:
+  // Spins, yielding now and then (a VM may have descheduled the thread being waited for).
+  static void pause(int k) {
+    if ((k & 1023) == 1023) std::this_thread::yield();
+    else cpu_relax();
+  }
+
+  void worker() {
+    uint64_t seen = generation_.load();
+    for (;;) {
+      const auto deadline = Clock::now() + spin_;
+      for (int k = 0; generation_.load(std::memory_order_acquire) == seen; k++) {
+        if (stopping_.load(std::memory_order_relaxed)) return;
+        cpu_relax();
+        if ((k & 63) == 63 && Clock::now() >= deadline) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          sleepers_.fetch_add(1);
+          wake_.wait(lock, [&] { return generation_.load() != seen || stopping_.load(); });
+          sleepers_.fetch_sub(1);
+        }
+      }
+      if (stopping_.load()) return;
+      seen = generation_.load(std::memory_order_acquire);
+      refs_.fetch_add(1);
+      if (Loop *l = loop_.load()) work_on(*l);
+      refs_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_.store(true);
+      wake_.notify_all();
+    }
+    for (std::thread &t : workers_) t.join();
+    workers_.clear();
+    stopping_.store(false);
+    threads_ = 1;
+  }
+
+  const std::chrono::microseconds spin_ = spin_from_env();
+  int threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> busy_{false}, stopping_{false};
+  std::atomic<Loop *> loop_{nullptr};
+  std::atomic<int> refs_{0}, sleepers_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+Pool &pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
+void pool_set_threads(int n) { pool().set_threads(n); }
+
+int pool_do_par_for(void *user_context, halide_task_t f, int min, int size, uint8_t *closure) {
+  return pool().run(user_context, f, min, size, closure);
+}
+
+}  // namespace dwconv::detail
