@@ -26,8 +26,10 @@ std::string g_shapes = DWCONV_DEFAULT_SHAPES;
 double g_rotate_mib = 0;
 
 // Input and output, and with --rotate_mib > 0 copies of them to rotate over (colder data).
+// Each copy is one InOutBlock: the output at kOutputOffset from the input modulo 4 KiB, as
+// separate large allocations are (bench_data.h).
 struct Data {
-  std::vector<AlignedFloats> inputs, outputs;
+  std::vector<InOutBlock> blocks;
   AlignedFloats filter;
   Data(const dwconv::Problem &p) {
     const size_t in = p.input.n * p.input.h * p.input.w * p.input.c;
@@ -36,9 +38,8 @@ struct Data {
     std::mt19937 rng(42);
     std::uniform_real_distribution<float> u(-1, 1);
     for (size_t i = 0; i < copies; i++) {
-      inputs.emplace_back(in);
-      for (float &v : inputs.back()) v = u(rng);
-      outputs.emplace_back(out, 0.0f);
+      blocks.emplace_back(in, out, kOutputOffset);
+      std::generate(blocks.back().input(), blocks.back().input() + in, [&] { return u(rng); });
     }
     filter.resize(p.filter.kh * p.filter.kw * p.filter.c * p.filter.m);
     for (float &v : filter) v = u(rng);
@@ -53,7 +54,7 @@ void run_case(benchmark::State &state, const NamedShape &shape, Impl *impl, int 
     state.SkipWithError(("unsupported: " + why).c_str());
     return;
   }
-  impl->run(d.inputs[0].data(), d.outputs[0].data());
+  impl->run(d.blocks[0].input(), d.blocks[0].output());
   // The reference costs seconds on the big shapes, and every implementation, thread count and
   // repetition of a shape sees the same (seeded) data: the naive loop runs once per shape, each
   // implementation is checked the first time and its verdict kept for the later repetitions.
@@ -66,10 +67,10 @@ void run_case(benchmark::State &state, const NamedShape &shape, Impl *impl, int 
     dwconv::Status st;
     if (ref == references.end()) {
       dwconv::ReferenceCheck check;
-      st = dwconv::ReferenceCheck::create(p, d.inputs[0].data(), d.filter.data(), nullptr, &check);
+      st = dwconv::ReferenceCheck::create(p, d.blocks[0].input(), d.filter.data(), nullptr, &check);
       if (st.ok()) ref = references.emplace(shape.name, std::move(check)).first;
     }
-    if (st.ok()) st = ref->second.check(d.outputs[0].data());
+    if (st.ok()) st = ref->second.check(d.blocks[0].output());
     it = verdicts.emplace(key, st.ok() ? "" : st.message()).first;
   }
   if (!it->second.empty()) {
@@ -78,9 +79,9 @@ void run_case(benchmark::State &state, const NamedShape &shape, Impl *impl, int 
   }
   size_t k = 0;
   for (auto _ : state) {
-    impl->run(d.inputs[k].data(), d.outputs[k].data());
+    impl->run(d.blocks[k].input(), d.blocks[k].output());
     benchmark::ClobberMemory();
-    k = (k + 1) % d.inputs.size();
+    k = (k + 1) % d.blocks.size();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(flops(p) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["GB/s"] = benchmark::Counter(bytes(p) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);

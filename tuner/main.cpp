@@ -53,6 +53,8 @@ options:
   --json                 one JSON object per measurement on stdout
   --rotate-mib X         time over copies of input/output of about X MiB (default 0: one warm
                          buffer, as the benchmark; 16: data from DRAM)
+  --output-offset B      the output starts B bytes past a 4 KiB boundary after the input
+                         (default 0, as separate large allocations get; see bench_data.h)
   --runner ssh://[user@]host[:port]
                          run candidates on that machine: they are AOT-compiled here (for
                          --target), linked into shared libraries and run there by dwconv_runner
@@ -90,6 +92,7 @@ options:
   --repeats N       timed samples per candidate (default 15)
   --rotate-mib X    rotate over copies of input/output of about X MiB (default 0: one buffer,
                     warm, as the benchmark does; 16 = data from DRAM)
+  --output-offset B the output starts B bytes past a 4 KiB boundary after the input (default 0)
   --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
   --runner, --ssh-option, --runner-binary, --linker   as for dwconv tune
   --shapes FILE     where SHAPE names come from
@@ -98,7 +101,8 @@ options:
 // The runner options shared by tune and measure; true when argv[i] was one (i advanced).
 bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   std::string a = argv[i];
-  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker" && a != "--rotate-mib")
+  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker" && a != "--rotate-mib" &&
+      a != "--output-offset")
     return false;
   if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
   std::string v = argv[++i];
@@ -106,6 +110,7 @@ bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   else if (a == "--ssh-option") m.ssh_options.push_back(v);
   else if (a == "--runner-binary") m.runner_binary = v;
   else if (a == "--rotate-mib") m.rotate_mib = std::stod(v);
+  else if (a == "--output-offset") m.output_offset = size_t(std::stoul(v));
   else m.linker = v;
   return true;
 }

@@ -125,15 +125,18 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   dwconv::ResolvedPadding pad;
   dwconv::resolve_padding(p.input, p.filter, p.params, &pad);
   const WorkloadData &data = workload_data(p);  // made by the parent: no naive loop here
-  const int M = p.filter.m;
+  const int C = p.input.c, M = p.filter.m, CM = C * M;
   const float inf = std::numeric_limits<float>::infinity();
   TimingOptions to{o.repeats, o.min_sample_ms,
                    dwconv_bench::rotation_copies(o.rotate_mib, 4.0 * double(data.in.number_of_elements() +
                                                               data.out.number_of_elements()))};
+  std::vector<dwconv_bench::InOutBlock> blocks;
   std::vector<Halide::Buffer<float>> ins, outs;
   for (size_t k = 0; k < to.copies; k++) {
-    ins.push_back(data.in.copy());
-    outs.push_back(data.out.copy());
+    blocks.emplace_back(data.in.number_of_elements(), data.out.number_of_elements(), o.output_offset);
+    ins.emplace_back(blocks.back().input(), C, int(p.input.w), int(p.input.h), int(p.input.n));
+    ins.back().copy_from(data.in);
+    outs.emplace_back(blocks.back().output(), CM, int(p.output.w), int(p.output.h), int(p.output.n));
   }
   std::vector<Halide::Callable> fns(cands.size());
   std::vector<std::string> built(cands.size());
@@ -322,7 +325,7 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
       const std::string cmd = rdir + "/" + o.runner_binary.substr(o.runner_binary.rfind('/') + 1) + " " +
                               dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
                               std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
-                              std::to_string(o.rotate_mib) + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
+                              std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset) + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
       int rc = shell("timeout " + std::to_string(timeout) + " " + ssh + " " + shell_quote(cmd), &out);
       bool ok = false;
       std::vector<Measurement> got = parse_results(out, libs.size(), &ok);

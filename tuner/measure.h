@@ -35,6 +35,9 @@ struct MeasureOptions {
   // copies); 0 (the default, as the benchmark) times one buffer, warm in the cache level its
   // working set fits in.
   double rotate_mib = 0;
+  // Bytes past a 4 KiB boundary at which the output starts relative to the input (see
+  // dwconv_bench::InOutBlock): 0, as separate large allocations get.
+  size_t output_offset = 0;
   // Where candidates run: "" = a child process here (JIT); "ssh://[user@]host[:port]" = AOT-compiled
   // here into shared libraries, run there by dwconv_runner (copied along with them).
   std::string runner;

@@ -10,11 +10,13 @@
 // pad_left, pad_top, out_min, out_max, output. Prints the check_and_time() result for them.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,41 +31,44 @@ namespace {
 using ArgvFn = int (*)(void **);
 
 struct Tensor {
-  dwconv_bench::AlignedFloats data;
+  dwconv_bench::AlignedFloats data;  // own storage, unless made over external memory
+  float *host = nullptr;
+  size_t count = 1;
   std::vector<halide_dimension_t> dims;
   halide_buffer_t buf{};
-  // Dense, innermost first (Halide's order): extents e[0] x e[1] x ...
-  Tensor(std::vector<int> e) {
-    size_t count = 1;
+  // Dense, innermost first (Halide's order): extents e[0] x e[1] x ...; over `external` when
+  // given (of at least that many floats), else its own zeroed storage.
+  explicit Tensor(std::vector<int> e, float *external = nullptr) {
     int stride = 1;
     for (int x : e) {
       dims.push_back(halide_dimension_t{0, x, stride, 0});
       stride *= x;
       count *= size_t(x);
     }
-    data.assign(count, 0.0f);
-    buf.host = reinterpret_cast<uint8_t *>(data.data());
+    if (!external) data.assign(count, 0.0f);
+    host = external ? external : data.data();
+    buf.host = reinterpret_cast<uint8_t *>(host);
     buf.type = halide_type_t(halide_type_float, 32, 1);
     buf.dimensions = int(dims.size());
     buf.dim = dims.data();
   }
-  Tensor(const Tensor &other) : Tensor(extents(other)) { data = other.data; }
-  static std::vector<int> extents(const Tensor &t) {
+  Tensor(const Tensor &) = delete;
+  std::vector<int> extents() const {
     std::vector<int> e;
-    for (const auto &d : t.dims) e.push_back(d.extent);
+    for (const auto &d : dims) e.push_back(d.extent);
     return e;
   }
 };
 
 int usage() {
-  std::cerr << "usage: dwconv_runner WORKLOAD_KEY THREADS REPEATS MIN_SAMPLE_MS ROTATE_MIB LIB...\n";
+  std::cerr << "usage: dwconv_runner WORKLOAD_KEY THREADS REPEATS MIN_SAMPLE_MS ROTATE_MIB OUTPUT_OFFSET LIB...\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 7) return usage();
+  if (argc < 8) return usage();
   dwconv::Problem p;
   if (!dwconv::problem_from_workload_key(argv[1], &p)) {
     std::cerr << "dwconv_runner: bad workload key " << argv[1] << "\n";
@@ -75,6 +80,7 @@ int main(int argc, char **argv) {
   to.repeats = std::atoi(argv[3]);
   to.min_sample_ms = std::atof(argv[4]);
   const double rotate_mib = std::atof(argv[5]);
+  const size_t output_offset = size_t(std::atol(argv[6]));
 
   dwconv::ResolvedPadding pad;
   dwconv::resolve_padding(p.input, p.filter, p.params, &pad);
@@ -91,16 +97,19 @@ int main(int argc, char **argv) {
     std::cerr << "dwconv_runner: " << s.message() << "\n";
     return 2;
   }
-  to.copies = dwconv_bench::rotation_copies(rotate_mib, 4.0 * double(in.data.size() + out.data.size()));
-  std::vector<Tensor> ins, outs;
+  to.copies = dwconv_bench::rotation_copies(rotate_mib, 4.0 * double(in.count + out.count));
+  std::vector<dwconv_bench::InOutBlock> blocks;
+  std::vector<std::unique_ptr<Tensor>> ins, outs;
   for (size_t k = 0; k < to.copies; k++) {
-    ins.push_back(in);
-    outs.push_back(out);
+    blocks.emplace_back(in.count, out.count, output_offset);
+    ins.push_back(std::make_unique<Tensor>(in.extents(), blocks.back().input()));
+    std::copy(in.data.begin(), in.data.end(), ins.back()->host);
+    outs.push_back(std::make_unique<Tensor>(out.extents(), blocks.back().output()));
   }
 
   std::vector<ArgvFn> fns;
   std::vector<std::string> built;
-  for (int i = 6; i < argc; i++) {
+  for (int i = 7; i < argc; i++) {
     void *lib = dlopen(argv[i], RTLD_NOW | RTLD_LOCAL);
     void *sym = lib ? dlsym(lib, "dwconv_candidate_argv") : nullptr;
     fns.push_back(reinterpret_cast<ArgvFn>(sym));
@@ -110,13 +119,13 @@ int main(int argc, char **argv) {
           dy = p.params.dilation_h, pl = int32_t(pad.left), pt = int32_t(pad.top);
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   auto run = [&](size_t i, size_t copy, bool checking) -> std::string {
-    if (checking) std::fill(outs[0].data.begin(), outs[0].data.end(), std::numeric_limits<float>::quiet_NaN());
-    void *args[] = {&ins[copy].buf, &fil.buf, &bias.buf, &mult, &sx, &sy, &dx, &dy, &pl, &pt, &lo, &hi, &outs[copy].buf};
+    if (checking) std::fill(outs[0]->host, outs[0]->host + outs[0]->count, std::numeric_limits<float>::quiet_NaN());
+    void *args[] = {&ins[copy]->buf, &fil.buf, &bias.buf, &mult, &sx, &sy, &dx, &dy, &pl, &pt, &lo, &hi, &outs[copy]->buf};
     int rc = fns[i](args);
     return rc == 0 ? "" : "pipeline returned error " + std::to_string(rc);
   };
   auto check = [&](size_t) -> std::string {
-    dwconv::Status st = reference.check(outs[0].data.data());
+    dwconv::Status st = reference.check(outs[0]->host);
     return st.ok() ? "" : st.message();
   };
   std::cout << dwconv_tuner::check_and_time(built, to, run, check).dump() << std::endl;
