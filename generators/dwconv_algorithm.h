@@ -81,8 +81,14 @@ inline Algorithm define_algorithm(const AlgorithmInputs &in) {
                                       y * in.stride_y + ky * in.dilation_y - in.pad_top, n);
 
   // Halide's float min/max make no promise about NaN (on x86 they return the second operand),
-  // so NaN is passed through explicitly, exactly like the reference.
-  Expr v = a.conv(co, x, y, n);
+  // so NaN is passed through explicitly, exactly like the reference. Halide compiles float
+  // arithmetic with LLVM's fast-math flags, which let LLVM assume that the accumulation makes
+  // no NaN and fold that test away (it did in every per-workload kernel: no vcmpunordps left).
+  // So the value first goes through an integer xor with a mask LLVM cannot know: zero for every
+  // valid call (out_min <= out_max, checked by the runtime), so no bit changes, but whether the
+  // result is NaN is no longer known at compile time. One xor per output vector.
+  const Expr opaque_zero = select(in.out_min > in.out_max, cast<uint32_t>(1), cast<uint32_t>(0));
+  Expr v = reinterpret<float>(reinterpret<uint32_t>(a.conv(co, x, y, n)) ^ opaque_zero);
   v = select(is_nan(v), v, min(max(v, in.out_min), in.out_max));
   a.output = Func("dwconv");
   a.output(co, x, y, n) = v;

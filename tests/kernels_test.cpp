@@ -152,6 +152,8 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     if (p.output.n * p.output.h * p.output.w * p.output.c <= (1 << 20))
       EXPECT_EQ(dwconv_test::check_against_reference(sliced, general.kernel_name(), 7), "") << k.workload;
     if (p.output.n * p.output.h * p.output.w * p.output.c > (1 << 22)) continue;  // big: once is enough
+    // NaN and Inf as the naive loop has them (a kernel's fast-math code must not lose them).
+    EXPECT_EQ(dwconv_test::check_special_values(p, k.name), "") << k.workload;
     p.bias_length = p.output.c;
     p.params.activation = dwconv::Activation::kRelu6;
     EXPECT_EQ(dwconv_test::check_against_reference(p, k.name, 6), "") << k.workload;

@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace dwconv_test {
@@ -97,6 +98,41 @@ std::string check_against_reference(const Problem &p, const std::string &kernel_
   for (size_t i = 0; i < t.output.size(); i++)
     if (!inside[i] && t.output[i] != Tensors::kSentinel)
       return where + ": wrote outside the output at element " + std::to_string(i);
+  return "";
+}
+
+std::string check_special_values(const Problem &p, const std::string &kernel_name, int *specials) {
+  Tensors t(p, 3);
+  const int64_t c = p.input.c, pixels = p.input.n * p.input.h * p.input.w;
+  auto pixel = [&](int64_t i) { return (i % pixels) * c; };
+  t.input[pixel(7) + 1 % c] = std::numeric_limits<float>::quiet_NaN();
+  t.input[pixel(pixels / 2) + 2 % c] = std::numeric_limits<float>::quiet_NaN();
+  t.input[pixel(pixels - 3) + (c - 1)] = std::numeric_limits<float>::quiet_NaN();
+  t.input[pixel(40) + 2 % c] = std::numeric_limits<float>::infinity();
+  t.input[pixel(90) + 3 % c] = -std::numeric_limits<float>::infinity();
+  const int64_t cm = p.filter.c * p.filter.m;
+  t.filter[((p.filter.kh / 2) * p.filter.kw + p.filter.kw / 2) * cm + 2 % cm] = std::numeric_limits<float>::infinity();
+  Plan plan;
+  Status s = Plan::create_with_kernel(p, kernel_name, &plan);
+  if (!s.ok()) return "plan: " + s.message();
+  std::vector<float> got = t.output, ref = t.output;
+  s = plan.run(t.input.data(), t.filter.data(), t.bias_ptr(), got.data());
+  if (!s.ok()) return "run: " + s.message();
+  s = reference_depthwise_conv2d(p, t.input.data(), t.filter.data(), t.bias_ptr(), ref.data());
+  if (!s.ok()) return "reference: " + s.message();
+  int n = 0;
+  for (size_t i = 0; i < ref.size(); i++) {
+    const bool special = std::isnan(ref[i]) || std::isinf(ref[i]);
+    n += special;
+    const bool same = std::isnan(ref[i]) ? std::isnan(got[i]) : std::isinf(ref[i]) ? got[i] == ref[i]
+                                                                                     : std::isfinite(got[i]);
+    if (!same) {
+      std::ostringstream os;
+      os << kernel_name << " output element " << i << ": " << got[i] << ", the naive loop " << ref[i];
+      return os.str();
+    }
+  }
+  if (specials) *specials = n;
   return "";
 }
 
