@@ -73,6 +73,18 @@ n0=$(wc -l < shard0.jsonl); n1=$(wc -l < shard1.jsonl); nm=$(wc -l < merged.json
 [ "$nm" -eq $((n0 + n1)) ] || fail "merge kept $nm records of $n0 + $n1 (duplicates once)"
 "$bin" db check merged.jsonl > /dev/null || fail "merged database invalid"
 "$bin" db distill merged.jsonl -o merged.json > /dev/null || fail "distill failed"
+# A faster record of an older dwconv commit (other code, measured earlier) does not win.
+python3 - <<'PY' || fail "could not write the stale record"
+import json
+recs = [json.loads(l) for l in open("merged.jsonl")]
+r = dict(next(x for x in recs if x["scheduler"] == "dwconv" and x["status"] == "ok"))
+r.update(commit="0000000", timestamp="2000-01-01T00:00:00Z", median_us=1e-3, min_us=1e-3, max_us=1e-3,
+         gflops=1e6, params="stale=1", final=True)
+open("stale.jsonl", "w").write(json.dumps(r) + "\n")
+PY
+"$bin" db merge merged.jsonl stale.jsonl -o with_stale.jsonl > /dev/null || fail "merge with the stale record"
+"$bin" db distill with_stale.jsonl -o with_stale.json > /dev/null || fail "distill with the stale record"
+if grep -q "stale=1" with_stale.json; then fail "distill picked a record of an older commit"; fi
 
 # 4. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log

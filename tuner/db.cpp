@@ -132,9 +132,22 @@ bool write_atomic(const std::string &path, const std::string &text, std::string 
 }
 
 json distill(const std::vector<json> &records) {
-  // Per (workload, target, threads): the best "dwconv" record, preferring final re-measurements.
+  // Per (workload, target, threads): the best "dwconv" record, preferring final re-measurements,
+  // among the records of the dwconv commit that measured it last: figures of older code (other
+  // schedules, another data layout) do not compete with this code's, and a user who tunes again
+  // after an upgrade gets the new run's choice although the database keeps the old records.
   // The default's figure comes from the same kind of measurement as the winner's: its last final
   // re-measurement (interleaved with the winner) when there is one, else its best first one.
+  auto key_of = [](const json &r) {
+    return r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
+           std::to_string(r["threads"].get<int>());
+  };
+  std::map<std::string, std::pair<std::string, std::string>> latest;  // key -> (timestamp, commit)
+  for (const json &r : records) {
+    auto &l = latest[key_of(r)];
+    const std::string ts = r.value("timestamp", "");
+    if (l.first.empty() || ts > l.first) l = {ts, r.value("commit", "")};
+  }
   struct Best {
     const json *tuned = nullptr;
     double default_first = 0, default_final = 0;
@@ -147,9 +160,8 @@ json distill(const std::vector<json> &records) {
     return a["median_us"].get<double>() < (*b)["median_us"].get<double>();
   };
   for (const json &r : records) {
-    if (r["status"] != "ok") continue;
-    const std::string key = r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
-                            std::to_string(r["threads"].get<int>());
+    const std::string key = key_of(r);
+    if (r["status"] != "ok" || r.value("commit", "") != latest[key].second) continue;
     Best &b = best[key];
     if (r["scheduler"] == "dwconv") {
       if (better(r, b.tuned)) b.tuned = &r;
