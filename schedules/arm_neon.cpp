@@ -180,6 +180,10 @@ void schedule_arm_neon(Algorithm &a, const ArmNeonParams &p, const ScheduleConte
     }
     branches.push_back({fits(p.vectors, p.tile_w, p.tile_h), p.vectors, p.tile_w, p.tile_h, true});
   }
+  // The hot branch once more without an activation, where the clamp and its NaN pass fold
+  // away (dwconv_algorithm.h).
+  const Branch hot = branches.front();
+  branches.insert(branches.begin(), {a.clamp_is_identity && hot.condition, hot.vectors, hot.tile_w, hot.tile_h, true});
   branches.push_back({Expr(), 1, 1, 1, false});
 
   int max_co = 0, max_w = 0, max_h = 0;

@@ -227,6 +227,10 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
     }
   }
   branches.insert(branches.end(), full_tiles.begin(), full_tiles.end());
+  // The hot branch once more without an activation, where the clamp and its NaN pass fold away
+  // (dwconv_algorithm.h): one more copy of one loop nest, not of every branch.
+  const Branch hot = branches.front();
+  branches.insert(branches.begin(), {a.clamp_is_identity && hot.condition, hot.vectors, hot.tile_w, true});
   // Fallback: one vector of channels, one column; predicated so that nothing outside the
   // tensors is read or written (few channels, e.g. C*M = 12, stays vectorized).
   branches.push_back({Expr(), 1, 1, false});

@@ -157,6 +157,7 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     p.bias_length = p.output.c;
     p.params.activation = dwconv::Activation::kRelu6;
     EXPECT_EQ(dwconv_test::check_against_reference(p, k.name, 6), "") << k.workload;
+    EXPECT_EQ(dwconv_test::check_special_values(p, k.name), "") << k.workload << " with ReLU6";
   }
   std::printf("[tuned] %d tuned kernels checked\n", tuned);
 }
