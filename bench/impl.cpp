@@ -1,5 +1,7 @@
 #include "impl.h"
 
+#include <cstdlib>
+
 namespace dwconv_bench {
 
 namespace {
@@ -10,7 +12,9 @@ class DwconvImpl : public Impl {
   std::string prepare(const dwconv::Problem &p, int threads, const float *filter) override {
     dwconv::Problem q = p;
     q.num_threads = threads;
-    dwconv::Status s = dwconv::Plan::create(q, &plan_);
+    // DWCONV_BENCH_GENERAL=1: the general kernel that serves the shape, as for an untuned one.
+    dwconv::Status s = std::getenv("DWCONV_BENCH_GENERAL") ? dwconv::Plan::create_general(q, &plan_)
+                                                           : dwconv::Plan::create(q, &plan_);
     filter_ = filter;
     return s.ok() ? "" : s.message();
   }
