@@ -88,14 +88,16 @@ inline Algorithm define_algorithm(const AlgorithmInputs &in) {
   // Halide's float min/max make no promise about NaN (on x86 they return the second operand),
   // so NaN is passed through explicitly, exactly like the reference. Halide compiles float
   // arithmetic with LLVM's fast-math flags, which let LLVM assume that the accumulation makes
-  // no NaN and fold that test away (it did in every per-workload kernel: no vcmpunordps left).
+  // no NaN and fold that test away (it did: five tuned kernels checked returned the clamp bound
+  // for a NaN sum, and 56x56x128's had no vcmpunordps left).
   // So the value first goes through an integer xor with a mask LLVM cannot know: zero for every
   // valid call (out_min <= out_max, checked by the runtime), so no bit changes, but whether the
   // result is NaN is no longer known at compile time. That costs xor, compare and blend per
   // output vector besides min and max (56x56x128, 2x2x2 tiles: 104 -> 85 GFLOP/s), so without
   // an activation (clamp_is_identity, a branch of the schedule) the output is the sum itself.
-  // (As inequalities: Halide's simplifier treats floats as reals and folds x == inf to false.
-  // Only the infinities lie beyond the largest finite float.)
+  // (As inequalities: written as equalities with the infinities, the branch never ran here;
+  // Halide's simplifier, which treats floats as reals, seems to fold them. Only the infinities
+  // lie beyond the largest finite float.)
   const float big = std::numeric_limits<float>::max();
   a.clamp_is_identity = in.out_min < -big && in.out_max > big;
   const Expr raw = a.conv(co, x, y, n);
