@@ -47,7 +47,7 @@ std::string check_against_reference(const dwconv::Problem &p, const std::string 
 // NaN and Inf on `kernel_name` (dense problem p): NaN in three input pixels, +Inf and -Inf in
 // others, +Inf in the filter's centre tap of one channel (0 * Inf at the border). Every output
 // the naive loop makes NaN or infinite must come out the same, and no other may. Returns "" or
-// the first difference; *specials counts the special outputs compared.
+// the first difference (or that no output was special); *specials counts them.
 std::string check_special_values(const dwconv::Problem &p, const std::string &kernel_name, int *specials = nullptr);
 
 // A random valid spec (odd sizes, all paddings, strides 1-3, dilations 1-3, M 1-5, ...).
