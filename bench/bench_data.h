@@ -41,8 +41,9 @@ using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 
 // Input and output of the timed runs in one block: the input at a 4 KiB boundary, the output
 // at the next 4 KiB boundary after it plus `output_offset` bytes. Where the output starts
-// relative to the input, modulo 4 KiB, moves a kernel's speed by up to a third: its stores then
-// share L1 sets (and 4K-aliasing checks) with the loads of the input rows around them. Separate
+// relative to the input, modulo 4 KiB, moves a kernel's speed by up to a third (likely cause:
+// its stores then share L1 sets, and 4K-aliasing checks, with the loads of the input rows
+// around them; this VM has no performance counters to confirm it). Separate
 // large allocations (malloc -> mmap, posix_memalign) start at the same page offset, so offset
 // 0, the layout the benchmark and the tuner time (kOutputOffset), is what users commonly get,
 // and the worst of the offsets measured here (14x14x512, dwconv's tuned kernel of session 4,
@@ -50,9 +51,9 @@ using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 class InOutBlock {
  public:
   InOutBlock(std::size_t in_floats, std::size_t out_floats, std::size_t output_offset) {
+    if (output_offset % sizeof(float) != 0) throw std::invalid_argument("output offset must be a multiple of 4 bytes");
     constexpr std::size_t page = 4096;
     const std::size_t out_byte = (in_floats * sizeof(float) + page - 1) / page * page + output_offset;
-    if (output_offset % sizeof(float) != 0) throw std::invalid_argument("output offset must be a multiple of 4 bytes");
     const std::size_t bytes = (out_byte + out_floats * sizeof(float) + page - 1) / page * page;
     block_.reset(static_cast<float *>(std::aligned_alloc(page, bytes == 0 ? page : bytes)));
     if (!block_) throw std::bad_alloc();

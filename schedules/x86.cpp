@@ -216,7 +216,7 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   if (p.specialize_strides && strides_known) {
     // Each full tile also with constant (stride, dilation) 1x1, 2x1 and 1x2 (atrous), so that a
     // general kernel's interior is partitioned whatever C*M (56x56x144, one-vector tiles, at
-    // runtime stride: 25 GFLOP/s; 64x64x128 dilation 2: 33 -> 61 GFLOP/s, DWCONV_BENCH_GENERAL=1).
+    // runtime stride: 25 -> 66 GFLOP/s; 64x64x128 dilation 2: 33 -> 61 GFLOP/s, DWCONV_BENCH_GENERAL=1).
     const std::pair<int, int> cases[] = {{1, 1}, {2, 1}, {1, 2}};
     for (const auto &[stride, dilation] : cases) {
       Expr same = simplify(ctx.stride_x == stride && ctx.stride_y == stride && ctx.dilation_x == dilation &&
@@ -231,7 +231,7 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   // The full tiles of the first stride (stride 1 in a general kernel, the kernel's own in a
   // per-workload one) once more without an activation, where the clamp and its NaN pass fold
   // away (dwconv_algorithm.h). Every full tile: 56x56x144 runs the one-vector tiles of a 2x2x2
-  // default (78 GFLOP/s with the clamp, 95 without).
+  // default (78 GFLOP/s with the clamp, 93 without).
   std::vector<Branch> identity;
   for (size_t i = 0; i < full_tiles.size(); i++)
     identity.push_back({a.clamp_is_identity && branches[i].condition, branches[i].vectors, branches[i].tile_w, true});
