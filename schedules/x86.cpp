@@ -29,6 +29,7 @@
 #include "x86.h"
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 namespace dwconv {
@@ -75,6 +76,16 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
   const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
   if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
+  // M = 2 reads in place too: co / 2 over a vector is one interleave of a dense load
+  // (32x32x256x2, 2x2x2 tiles, in place 82 GFLOP/s vs 57 staged per 32-channel tile; Intel
+  // Xeon AVX-512 of session 6, JIT, 1 thread). Other constant M stage once per task, all the
+  // task's channels, so the staged vectors are whole chunks of lcm(M, lanes) channels: one
+  // dense load and a permute each instead of a gather (staged_chunk()). Same machine, 2-row
+  // strips, channel tiles inside the column tiles (whole contiguous rows), GFLOP/s vs the
+  // per-channel-tile staging before: 28x28x64x3 3x3 61 vs 7.8 (a gather per staged vector,
+  // and one strip row staged per output row), seed_big (20x64x64x100x10, 5x5) 54 vs 24.
+  if (m == 2) p.stage_input = 0;
+  if (m > 2) p.stage_input = 1;
   // With constant strides (a per-workload kernel) and reading in place, all channel tiles at
   // each column tile instead: a strip's rows are read as whole contiguous rows, which the
   // hardware prefetcher streams (JIT, warm, 1 thread, GFLOP/s, channel tiles outside vs inside
@@ -82,7 +93,7 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // 101, effb0_5x5 95 vs 106, stride 2 54 vs 60; 112x112x32 and 7x7x960 equal). A staged block
   // is per channel tile, so the tiles stay outside (7x7x1024: 56 vs 40, and M > 1: 65 vs 43 on
   // 32x32x256x2).
-  p.channel_tiles_outer = p.stage_input != 0;
+  p.channel_tiles_outer = p.stage_input == 2;
   // Parallel tasks: rows first, then channel blocks (below). Staged: >= 16 tasks, and for
   // M = 1 tall strips (a staged strip is copied once per channel tile: they amortize its 2 halo
   // rows). In place: strips of 8, 4 or 2 rows that divide the image (a guarded last strip keeps
@@ -92,6 +103,10 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     p.rows_per_task = std::min(16, s->out_h);
   } else if (p.stage_input == 2) {
     p.rows_per_task = std::max(1, std::min(16, s->out_h * s->n / 16));
+  } else if (p.stage_input == 1) {
+    // Two rows: a strip of 2 + kh - 1 staged rows (seed_big at 1 / 2 / 4 rows: 43 / 49 / 45
+    // GFLOP/s with 1x6x1 tiles).
+    p.rows_per_task = s->out_h >= 2 && s->out_h / 2 * s->n >= 8 ? 2 : 1;
   } else {
     p.rows_per_task = 1;
     for (int d : {8, 4, 2}) {
@@ -104,17 +119,40 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // Channel blocks only where the strips give fewer than 8 tasks in place (they cost at 1
   // thread: 56x56x128, 7-row strips, 2 channel tiles per task: 87 vs 90) or 16 staged.
   p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, p.stage_input == 0 ? 8 : 16);
+  if (p.stage_input == 1 && p.channel_tiles_per_task > 0) {
+    // Staged per task: channel blocks of whole chunks (staged_chunk()). All channels in one
+    // block is no slower even past L2: seed_big's 1.7 MB block (2 MiB L2) 58 GFLOP/s vs 46 in
+    // blocks of 640 channels.
+    const int chunk = std::lcm(m, lanes);
+    const int unit_tiles = chunk / std::gcd(chunk, co_tile);
+    const int tiles = (cm + co_tile - 1) / co_tile;
+    const int ctpt = (p.channel_tiles_per_task + unit_tiles - 1) / unit_tiles * unit_tiles;
+    p.channel_tiles_per_task = ctpt >= tiles ? 0 : ctpt;
+  }
   // M = 1, stride 1, unit dilation, in place: two output rows per register tile share all but
   // one of their input rows, so every input vector loaded feeds both. Measured here (JIT, warm,
   // 1 thread, GFLOP/s, 2x4x1 or 1x6x1 vs 2x2x2 or 1x4x2): 56x56x128 92 vs 98, 28x28x256 81 vs
   // 91, 56x56x144 95 vs 99, effb0_5x5 80 vs 96; not dilated ones (atrous_d2 88 vs 83), nor
   // M > 1 (staged), nor narrow images (one 7-column tile per row).
-  if (m == 1 && unit && p.stage_input == 0 && s->out_w > 16 && p.rows_per_task % 2 == 0) {
+  // The same for M = 2 in place and for M > 2 staged per task (28x28x64x3 3x3: 2x2x2 61 vs
+  // 1x6x1 55 GFLOP/s; seed_big: 1x4x2 54 vs 1x6x1 49).
+  if (m <= 2 && unit && p.stage_input == 0 && s->out_w > 16 && p.rows_per_task % 2 == 0 ||
+      p.stage_input == 1 && unit && s->out_w > 16 && p.rows_per_task % 2 == 0) {
     p.tile_h = 2;
     p.tile_w = kw >= 5 ? 4 : 2;
   }
   if (p.tile_w > s->out_w) p.tile_w = std::max(1, s->out_w);
   return p;
+}
+
+int staged_chunk(const X86Params &p, int multiplier, int lanes) {
+  if (multiplier <= 1 || p.stage_input == 0) return 0;
+  const int chunk = std::lcm(multiplier, lanes);
+  if (chunk / lanes > 16) return 0;  // M > 16 and odd: at most two channels per vector anyway
+  const int co_tile = p.vectors * lanes;
+  if (p.stage_input == 2) return co_tile % chunk == 0 ? chunk : 0;
+  // Staged per task: the task's channel block, or all channels (from 0).
+  return p.channel_tiles_per_task == 0 || (p.channel_tiles_per_task * co_tile) % chunk == 0 ? chunk : 0;
 }
 
 namespace {
@@ -261,21 +299,43 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
     a.channel_of.compute_root().vectorize(a.co, lanes, TailStrategy::GuardWithIf);
   }
   // Rounding staged channels up is safe: padded is zero beyond the last channel.
+  // A constant M > 1 makes each staged vector replicated(co .. co + lanes - 1) = padded(co / M ..),
+  // a gather (16 scalar loads + 15 inserts on AVX-512) unless the position of co in the
+  // channel map is a compile-time constant: in chunks of L = lcm(M, lanes) channels that start
+  // at a multiple of L, vector j of a chunk reads the constant pattern (16 j + i) / M from
+  // channel L / M * chunk, one dense load and one permute. That needs the staged block to
+  // start at a multiple of L (align_bounds) and to be whole chunks: a channel tile (stage 2)
+  // or task's channel block (stage 1) of a multiple of L channels (staged_chunk()).
+  const int chunk = staged_chunk(p, ctx.multiplier, lanes);
+  auto stage_vectors = [&](Func f) {
+    if (chunk > 0) {
+      const Var c_l{"co_chunk"}, c_v{"co_vec"};
+      f.align_bounds(a.co, chunk)
+          .split(a.co, c_l, a.co, chunk, TailStrategy::RoundUp)
+          .split(a.co, c_v, a.co, lanes)
+          .vectorize(a.co)
+          .unroll(c_v);
+    } else {
+      f.vectorize(a.co, lanes, TailStrategy::RoundUp);
+    }
+  };
   if (p.stage_input == 1) {
     // Zero-padded strip (all channels of the task's channel block) computed once per task.
-    a.replicated.compute_at(a.output, l.task).vectorize(a.co, lanes, TailStrategy::RoundUp);
+    a.replicated.compute_at(a.output, l.task);
+    stage_vectors(a.replicated);
   } else if (p.stage_input == 2) {
     // One channel tile of the task's rows: a constant column stride, a block that stays in L2.
-    a.replicated.compute_at(a.output, l.co_o)
-        .bound_storage(a.co, co_tile)
-        .vectorize(a.co, lanes, TailStrategy::RoundUp);
+    // Aligned to whole chunks, the shifted last tile spans one chunk more.
+    a.replicated.compute_at(a.output, l.co_o).bound_storage(a.co, co_tile + (chunk > 0 ? chunk : 0));
+    stage_vectors(a.replicated);
     // One heap allocation per channel tile costs ~60 ns (7x7x1024: 4 of 21 us); a per-workload
     // kernel knows the block's size and puts a small one on the stack.
     if (ctx.shape) {
       const WorkloadShape &w = *ctx.shape;
       const long rows = long(std::min(p.rows_per_task, w.out_h) - 1) * w.stride_h + long(w.kh - 1) * w.dilation_h + 1;
       const long cols = long(w.out_w - 1) * w.stride_w + long(w.kw - 1) * w.dilation_w + 1;
-      if (rows * cols * co_tile * long(sizeof(float)) <= kMaxStackStage) a.replicated.store_in(MemoryType::Stack);
+      const long channels = co_tile + (chunk > 0 ? chunk : 0);
+      if (rows * cols * channels * long(sizeof(float)) <= kMaxStackStage) a.replicated.store_in(MemoryType::Stack);
     }
   }
 }

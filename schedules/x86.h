@@ -46,6 +46,10 @@ struct X86Params {
 X86Params default_x86_params(const WorkloadShape *shape, int natural_lanes, int multiplier = 1,
                              int kernel_w = 3);
 
+// Channels per aligned staging chunk, lcm(M, lanes), when p stages a constant M > 1 in whole
+// chunks (each staged vector a dense load and a permute instead of a gather); 0 otherwise.
+int staged_chunk(const X86Params &p, int multiplier, int lanes);
+
 // Applies p to the algorithm for target t. ctx carries the output extents, which the schedule
 // uses to pick its fast branch (enough channels and columns for a full register tile).
 void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx,
