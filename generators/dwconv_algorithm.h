@@ -29,6 +29,11 @@ struct AlgorithmInputs {
   Halide::Expr stride_x, stride_y, dilation_x, dilation_y;
   Halide::Expr pad_left, pad_top;
   Halide::Expr out_min, out_max;
+  // Write the channel map co / M into the taps instead of calling the channel_of Func: Halide's
+  // autoschedulers (Adams2019, Anderson2021) need every producer's region bounded, and a Func's
+  // values are unbounded to them ("Unbounded producer->consumer relationship: padded ->
+  // replicated"). The hand schedules keep the Func (a table when M is a runtime value).
+  bool inline_channel_map = false;
 };
 
 // The Funcs of the algorithm, for a schedule to act on.
@@ -75,7 +80,7 @@ inline Algorithm define_algorithm(const AlgorithmInputs &in) {
   a.channel_of = Func("channel_of");
   a.channel_of(co) = co / in.multiplier;
   a.replicated = Func("replicated");
-  a.replicated(co, x, y, n) = a.padded(a.channel_of(co), x, y, n);
+  a.replicated(co, x, y, n) = a.padded(in.inline_channel_map ? co / in.multiplier : a.channel_of(co), x, y, n);
 
   a.r = RDom(0, in.kernel_w, 0, in.kernel_h, "r");
   const RVar &kx = a.r.x, &ky = a.r.y;

@@ -83,6 +83,7 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     in.pad_top = pad_top;
     in.out_min = out_min;
     in.out_max = out_max;
+    in.inline_channel_map = using_autoscheduler();
     algo_ = define_algorithm(in);
     output = algo_.output;
 

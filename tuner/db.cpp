@@ -48,6 +48,8 @@ std::string validate_record(const json &r) {
   bool known = false;
   for (const char *s : statuses) known |= r["status"] == s;
   if (!known) return "unknown status '" + r["status"].get<std::string>() + "'";
+  if (r.contains("timing") && r["timing"] != "measured" && r["timing"] != "emulated")
+    return "field 'timing' must be \"measured\" or \"emulated\"";
   if (r["halide"] != halide_version())
     return "record from Halide " + r["halide"].get<std::string>() + ", this tuner uses Halide " + halide_version();
   return "";
@@ -162,6 +164,8 @@ json distill(const std::vector<json> &records) {
   for (const json &r : records) {
     const std::string key = key_of(r);
     if (r["status"] != "ok" || r.value("commit", "") != latest[key].second) continue;
+    // Times taken under an emulator (qemu) rank nothing: such a run only checked correctness.
+    if (r.value("timing", "measured") == "emulated") continue;
     Best &b = best[key];
     if (r["scheduler"] == "dwconv") {
       if (better(r, b.tuned)) b.tuned = &r;

@@ -35,14 +35,19 @@ commands:
 const char *kTuneUsage = R"(usage: dwconv tune --shapes FILE --db PATH [options]
 
 Measures, for each workload (shape) of FILE, the heuristic default schedule, Halide's
-autoschedulers (Mullapudi2016, Adams2019, Li2018; once per database), then a seeded
-evolutionary search ranked by a cost model; every candidate is checked against the naive loop
-before it is timed; the best few are re-measured interleaved at the end.
+autoschedulers (once per database), then a coordinate descent and a seeded evolutionary search
+ranked by a cost model; every candidate is checked against the naive loop before it is timed;
+the best few are re-measured interleaved at the end.
 
 options:
   --shapes FILE          CSV: name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]
   --db PATH              tuning database (JSON lines; created if missing; appended to)
-  --target host          where candidates are built and run (host: this machine)
+  --target T             Halide target the candidates are built for (default host: this
+                         machine). Its schedule family (x86, arm_neon, cuda) sets the search
+                         space, the cost model's prior and the autoscheduler baselines
+                         (CPU: Mullapudi2016, Adams2019, Li2018; CUDA: Anderson2021, Li2018).
+                         arm-64-linux needs --runner; a CUDA target runs on this machine's GPU
+                         unless --runner ssh://... names a GPU machine
   --budget-seconds S     total search time over all workloads of this shard (default 600)
   --seed N               seed of the search (default 1): same seed, same proposals
   --threads N            thread count the candidates are measured with (default 1)
@@ -59,10 +64,14 @@ options:
                          run candidates on that machine: they are AOT-compiled here (for
                          --target), linked into shared libraries and run there by dwconv_runner
                          (copied along; no Halide needed there). Default: a child process here.
+  --runner qemu          aarch64 candidates under qemu-aarch64 here, by the aarch64 build's
+                         dwconv_runner: each is checked against the naive loop, but its times
+                         are recorded as "timing": "emulated" and never distilled
+  --runner local         AOT candidates run here by dwconv_runner (CUDA: this machine's GPU)
   --ssh-option OPT       extra ssh option (repeatable), e.g. --ssh-option -i --ssh-option KEY
   --runner-binary PATH   dwconv_runner built for the remote machine (default: this build's)
-  --linker CXX           links candidate objects for the remote machine (default c++; e.g.
-                         aarch64-linux-gnu-g++ with --target arm-64-linux)
+  --linker CXX           links candidate objects for the remote machine (default c++;
+                         aarch64-linux-gnu-g++ for --target arm-64-linux)
 )";
 
 const char *kDbUsage = R"(usage:
@@ -115,6 +124,32 @@ bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   return true;
 }
 
+// Where candidates for `target` run when the command line does not say, and with what they are
+// linked and run: host targets in a JIT child here; CUDA targets on this machine's GPU
+// ("local"); aarch64 needs an ARM machine (ssh) or qemu, with the cross linker and the aarch64
+// dwconv_runner of the aarch64 build. Throws when the combination cannot work.
+void resolve_runner(const std::string &target, MeasureOptions &m) {
+  m.target = target;
+  const std::string family = family_of_target(target);
+  if (m.runner == "qemu" && family != "arm_neon")
+    throw std::invalid_argument("--runner qemu runs aarch64 candidates (--target arm-64-linux), not " + target);
+  if (target == "host") return;
+  if (family == "cuda" && m.runner.empty()) m.runner = "local";
+  if (family == "arm_neon") {
+    if (m.runner.empty())
+      throw std::invalid_argument("--target " + target + " needs --runner ssh://... (an ARM machine) or --runner qemu "
+                                  "(qemu-aarch64 here: correctness only, timings not meaningful)");
+    if (m.linker == "c++") m.linker = "aarch64-linux-gnu-g++";
+    if (m.runner_binary == DWCONV_RUNNER_BINARY) m.runner_binary = DWCONV_AARCH64_RUNNER_BINARY;
+    if (::access(m.runner_binary.c_str(), X_OK) != 0)
+      throw std::invalid_argument("no aarch64 dwconv_runner at " + m.runner_binary +
+                                  " (build it with the aarch64 preset: cmake --preset aarch64 && cmake --build "
+                                  "--preset aarch64 --target dwconv_runner, or pass --runner-binary)");
+  }
+  if (family == "x86" && m.runner.empty())
+    throw std::invalid_argument("--target " + target + " needs a --runner for that machine (ssh://...)");
+}
+
 bool has_help(int argc, char **argv) {
   for (int i = 0; i < argc; i++)
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
@@ -158,7 +193,7 @@ int cmd_tune(int argc, char **argv) {
     else if (a == "--resume") o.resume = true;
     else if (a == "--json") json_out = true;
     else if (a == "--distill") distill_out = next();
-    else if (a == "--no-autoschedulers") o.autoschedulers.clear();
+    else if (a == "--no-autoschedulers") o.autoschedulers = false;
     else if (a == "--shard") {
       std::string s = next();
       if (std::sscanf(s.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 || shard_i >= shard_n)
@@ -166,12 +201,7 @@ int cmd_tune(int argc, char **argv) {
     } else throw std::invalid_argument("unknown option " + a + " (see dwconv tune --help)");
   }
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
-  if (target != "host" && o.measure.runner.empty())
-    throw std::invalid_argument("--target " + target + " needs a --runner for that machine (ssh://...)");
-  if (family_of_target(target) != "x86")
-    throw std::invalid_argument("--target " + target + ": the search (its cost model) covers the x86 schedule only; "
-                                "time other targets' schedules with dwconv measure --target ... --params ...");
-  o.measure.target = target;
+  resolve_runner(target, o.measure);
   if (o.measure.threads < 1) throw std::invalid_argument("--threads must be >= 1");
   Db db;
   std::string err;
@@ -212,18 +242,28 @@ int cmd_tune(int argc, char **argv) {
     if (tty) std::cout << "\n";
   }
   if (!json_out) {
-    std::printf("\n%-12s %10s %10s %8s %10s %10s %10s %10s\n", "shape", "default", "tuned", "speedup", "at 60 s", "Mullapudi",
-                "Adams2019", "Li2018");
+    const std::vector<std::string> &baselines = param_space(family_of_target(target)).autoschedulers;
+    std::printf("\n%-12s %10s %10s %8s %10s", "shape", "default", "tuned", "speedup", "at 60 s");
+    for (const std::string &b : baselines) std::printf(" %13s", b.c_str());
+    std::printf("\n");
+    bool emulated = false;
     for (size_t i = 0; i < results.size(); i++) {
       auto &r = results[i];
-      auto as = [&](const char *n) { auto it = r.autoscheduler_gflops.find(n); return it == r.autoscheduler_gflops.end() ? 0.0 : it->second; };
-      std::printf("%-12s %10.2f %10.2f %7.2fx %10.2f %10.2f %10.2f %10.2f\n", mine[i].name.c_str(), r.default_gflops,
-                  r.best_gflops, r.default_gflops > 0 ? r.best_gflops / r.default_gflops : 0.0, r.best_at_60s_gflops,
-                  as("Mullapudi2016"), as("Adams2019"), as("Li2018"));
+      emulated |= r.emulated;
+      std::printf("%-12s %10.2f %10.2f %7.2fx %10.2f", mine[i].name.c_str(), r.default_gflops, r.best_gflops,
+                  r.default_gflops > 0 ? r.best_gflops / r.default_gflops : 0.0, r.best_at_60s_gflops);
+      for (const std::string &b : baselines) {
+        auto it = r.autoscheduler_gflops.find(b);
+        std::printf(" %13.2f", it == r.autoscheduler_gflops.end() ? 0.0 : it->second);
+      }
+      std::printf("\n");
     }
     std::printf("(GFLOP/s at %d thread(s), medians of the final interleaved round; 'at 60 s': the best of each\n"
-                " workload's first 60 s re-measured in that round; database %s)\n",
+                " workload's first 60 s re-measured in that round; 0: failed or not run; database %s)\n",
                 o.measure.threads, db_path.c_str());
+    if (emulated)
+      std::printf("[emulated] candidates ran under qemu: every one was checked against the naive loop, but these\n"
+                  "times are not meaningful and db distill leaves the records out (tune on ARM hardware: --runner ssh://)\n");
   }
   if (!distill_out.empty()) {
     if (!write_atomic(distill_out, distill(db.records()).dump(1) + "\n", &err)) {
@@ -342,6 +382,7 @@ int cmd_measure(int argc, char **argv) {
   std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
   std::vector<Candidate> cands;
   MeasureOptions o;
+  std::string target = "host";
   o.repeats = 15;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -359,7 +400,7 @@ int cmd_measure(int argc, char **argv) {
       c.scheduler = next();
       cands.push_back(c);
     } else if (a == "--threads") o.threads = std::stoi(next());
-    else if (a == "--target") o.target = next();
+    else if (a == "--target") target = next();
     else if (a == "--runtime-stride") o.fix_workload = false;
     else if (a == "--repeats") o.repeats = std::stoi(next());
     else if (a == "--asm") o.asm_prefix = next();
@@ -367,6 +408,7 @@ int cmd_measure(int argc, char **argv) {
     else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");
   }
   if (o.threads < 1 || o.repeats < 1) throw std::invalid_argument("--threads and --repeats must be >= 1");
+  resolve_runner(target, o);
   if (cands.empty()) cands.push_back(Candidate{});
   const dwconv::Problem p = parse_shape(spec, shapes_path);
   // Given parameters overlay this shape's heuristic default (as dwconv tune starts from), so

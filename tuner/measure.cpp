@@ -44,7 +44,9 @@ Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const Measure
   if (c.scheduler != "dwconv") {
     load_autoscheduler(c.scheduler);
     std::map<std::string, std::string> extra;
-    if (c.scheduler != "Li2018") extra["parallelism"] = std::to_string(std::max(o.threads, 1));
+    // CPU autoschedulers: the thread count; Anderson2021 (GPU) keeps its own (SMs).
+    if (c.scheduler == "Mullapudi2016" || c.scheduler == "Adams2019")
+      extra["parallelism"] = std::to_string(std::max(o.threads, 1));
     ctx = Halide::GeneratorContext(t, Halide::AutoschedulerParams(c.scheduler, extra));
   }
   auto gen = Halide::Internal::GeneratorRegistry::create("dwconv", ctx);
@@ -182,7 +184,9 @@ ChildResult in_child(const std::function<std::string()> &body, double timeout_s)
     int code = 0;
     try {
       text = body();
-    } catch (const std::exception &e) {  // Halide::Error included
+    } catch (const Halide::Error &e) {  // not a std::exception
+      text = e.what(), code = 3;
+    } catch (const std::exception &e) {
       text = e.what(), code = 3;
     } catch (...) {
       text = "unknown exception", code = 3;
@@ -263,7 +267,8 @@ std::vector<Measurement> parse_results(const std::string &text, size_t n, bool *
 std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vector<Candidate> &cands,
                                         const MeasureOptions &o) {
   std::vector<Measurement> result(cands.size());
-  std::string dest = o.runner.substr(6), port;  // after "ssh://"
+  const bool over_ssh = o.runner.rfind("ssh://", 0) == 0;
+  std::string dest = over_ssh ? o.runner.substr(6) : o.runner, port;  // after "ssh://"
   if (size_t colon = dest.rfind(':'); colon != std::string::npos) {
     port = dest.substr(colon + 1);
     dest = dest.substr(0, colon);
@@ -302,7 +307,33 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
     libs.push_back(base + ".so");
     built_index.push_back(i);
   }
-  if (!libs.empty()) {
+  const std::string runner_args = dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
+                                  std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
+                                  std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset);
+  if (!libs.empty() && !over_ssh) {
+    // Here: dwconv_runner run directly ("local", e.g. CUDA candidates on this machine's GPU) or
+    // under qemu-aarch64 with the cross toolchain's sysroot ("qemu": correctness only).
+    const std::string prefix = o.runner == "qemu" ? "qemu-aarch64 -L " + shell_quote(o.qemu_sysroot) + " " : "";
+    std::string cmd = prefix + shell_quote(o.runner_binary) + " " + runner_args;
+    for (const auto &l : libs) cmd += " " + shell_quote(l);
+    const int timeout = std::max(10, int(o.timeout_s));
+    std::string out;
+    const int rc = shell("timeout " + std::to_string(timeout) + " " + cmd + " 2>/dev/null", &out);
+    bool ok = false;
+    std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
+    for (size_t k = 0; k < libs.size(); k++) {
+      if (ok) {
+        result[built_index[k]] = got[k];
+        result[built_index[k]].emulated = o.runner == "qemu";
+      } else if (rc == 124) {
+        result[built_index[k]] = {"timeout", 0, 0, 0, "killed after " + std::to_string(timeout) + " s"};
+      } else {
+        result[built_index[k]] = {"crash", 0, 0, 0, "dwconv_runner (" + o.runner + ") exited with " + std::to_string(rc) +
+                                                       " without a result"};
+      }
+    }
+  }
+  if (!libs.empty() && over_ssh) {
     // One remote directory per batch; removed by the same command that runs it.
     const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + std::string(tmpl).substr(18);
     // Files go over the ssh connection itself (tar), so the remote needs nothing but sshd.
@@ -321,10 +352,8 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
               &why) != 0) {
       why = "copying the candidates to " + dest + " over ssh failed: " + why;
     } else {
-      const std::string cmd = rdir + "/" + o.runner_binary.substr(o.runner_binary.rfind('/') + 1) + " " +
-                              dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
-                              std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
-                              std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset) + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
+      const std::string cmd = rdir + "/" + o.runner_binary.substr(o.runner_binary.rfind('/') + 1) + " " + runner_args +
+                              remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
       int rc = shell("timeout " + std::to_string(timeout) + " " + ssh + " " + shell_quote(cmd), &out);
       bool ok = false;
       std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
@@ -349,7 +378,8 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
 std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
                                  const MeasureOptions &o) {
   if (!o.runner.empty()) {
-    if (o.runner.rfind("ssh://", 0) != 0) throw std::invalid_argument("runner must be ssh://[user@]host[:port], not " + o.runner);
+    if (o.runner.rfind("ssh://", 0) != 0 && o.runner != "qemu" && o.runner != "local")
+      throw std::invalid_argument("runner must be ssh://[user@]host[:port], qemu or local, not " + o.runner);
     return measure_remote(p, cands, o);
   }
   std::vector<Measurement> result(cands.size());

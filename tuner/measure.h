@@ -20,6 +20,9 @@ struct Measurement {
   std::string status;  // ok, wrong, crash, timeout, compile_error
   double median_us = 0, min_us = 0, max_us = 0;
   std::string error;
+  // Run under an emulator (qemu): the output was checked, but the times say nothing about the
+  // hardware; recorded as such and never distilled into a tuned kernel.
+  bool emulated = false;
 };
 
 struct MeasureOptions {
@@ -38,9 +41,15 @@ struct MeasureOptions {
   // Bytes past a 4 KiB boundary at which the output starts relative to the input (see
   // dwconv_bench::InOutBlock): 0, as separate large allocations get.
   size_t output_offset = 0;
-  // Where candidates run: "" = a child process here (JIT); "ssh://[user@]host[:port]" = AOT-compiled
-  // here into shared libraries, run there by dwconv_runner (copied along with them).
+  // Where candidates run: "" = a child process here (JIT, host targets). The others AOT-compile
+  // each candidate here into a shared library that dwconv_runner loads and runs:
+  //   "ssh://[user@]host[:port]"  there (the runner and libraries copied along; an ARM board, a
+  //                               GPU machine);
+  //   "local"                     here (e.g. CUDA candidates on this machine's GPU);
+  //   "qemu"                      here under qemu-aarch64 (aarch64 candidates): checked against
+  //                               the naive loop, but the timings are not meaningful.
   std::string runner;
+  std::string qemu_sysroot = "/usr/aarch64-linux-gnu";  // qemu-aarch64 -L (the cross toolchain's)
   std::vector<std::string> ssh_options;  // extra ssh options, e.g. "-i", "key"
   std::string runner_binary = DWCONV_RUNNER_BINARY;  // dwconv_runner for the remote machine
   std::string linker = "c++";            // links candidate objects into shared libraries

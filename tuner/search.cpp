@@ -62,6 +62,28 @@ ParamSpace make_x86_space() {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::to_string(dwconv::default_x86_params(&w, 16));
   };
+  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
+    if (acc > 24) eff *= 0.3;
+    // M <= 2 is fastest reading the input in place (the padding selects partitioned away), all
+    // channel tiles at each column tile (contiguous rows); M > 2 needs the replicated input
+    // staged, in whole chunks of lcm(M, 16) channels (x86.cpp: staged_chunk).
+    const int m = p.filter.m, stage = v.at("stage_input");
+    const bool outer = v.at("channel_tiles_outer");
+    if (m > 2 && stage == 0) eff *= 0.4;
+    if (m > 2 && stage != 0) {
+      dwconv::X86Params x;
+      x.stage_input = stage, x.vectors = v.at("vectors"), x.channel_tiles_per_task = v.at("channel_tiles_per_task");
+      if (dwconv::staged_chunk(x, m, 16) == 0) eff *= 0.4;  // a gather per staged vector
+    }
+    if (m <= 2 && stage != 0) eff *= 0.7;
+    if (stage == 0 && outer) eff *= 0.9;
+    if (stage == 2 && !outer) eff *= 0.7;
+    if (!v.at("unroll_taps")) eff *= 0.8;
+    return eff;
+  };
+  s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
   return s;
 }
 
@@ -83,6 +105,23 @@ ParamSpace make_arm_neon_space() {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::params_to_string(dwconv::default_arm_neon_params(&w, w.kw, w.kh));
   };
+  // NEON: 2 FMA pipes of 4-cycle latency (Neoverse N1, Cortex-A76) want >= 8 independent
+  // accumulators; no gathers, so M > 1 needs the staged input; loads are the limit, which a
+  // taller tile (shared input rows) relieves.
+  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+    const bool unit = p.params.stride_w == 1 && p.params.stride_h == 1 && p.params.dilation_w == 1 &&
+                      p.params.dilation_h == 1 && v.at("specialize_strides");
+    const std::string pre = unit ? "s1_" : "";
+    const double acc = v.at(pre + "vectors") * v.at(pre + "tile_w") * v.at(pre + "tile_h");
+    double eff = std::min(acc, 8.0) / 8.0;
+    if (acc > 24) eff *= 0.3;
+    if (v.at(pre + "tile_h") > 1 && unit) eff *= 1.1;
+    if (p.filter.m > 1 && !v.at("stage_input")) eff *= 0.4;
+    if (!v.at("specialize_strides")) eff *= 0.5;
+    if (!v.at("unroll_taps")) eff *= 0.8;
+    return std::min(eff, 1.0);
+  };
+  s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
   return s;
 }
 
@@ -101,6 +140,22 @@ ParamSpace make_cuda_space() {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::params_to_string(dwconv::default_cuda_params(&w));
   };
+  // CUDA: memory-bound on most depthwise shapes; enough warps in flight per SM (blocks of
+  // 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
+  // register reuse of the taps, shared-memory staging for stride 1-2.
+  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+    const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
+    double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
+    if (v.at("threads_co") < 32) eff *= 0.6;  // a warp spans several pixels: split lines
+    const int outputs = v.at("co_per_thread") * v.at("tile_x") * v.at("tile_y");
+    eff *= outputs < 2 ? 0.7 : outputs > 16 ? 0.5 : 1.0;
+    const long long cm = p.input.c * p.filter.m;
+    if (v.at("threads_co") * v.at("co_per_thread") > 2 * cm) eff *= 0.5;  // idle channel lanes
+    if (v.at("stage_input") && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
+    if (!v.at("unroll_taps")) eff *= 0.8;
+    return eff;
+  };
+  s.autoschedulers = {"Anderson2021", "Li2018"};
   return s;
 }
 
@@ -139,43 +194,29 @@ std::map<std::string, int> parse_params(const std::string &s) {
 
 namespace {
 
-// Cost model: an analytic prior (FMA latency hiding by the register tile, spills, the cost of
-// reading the input through bounds checks) plus a ridge regression of the prior's error on
-// simple features, refit after every measurement of this workload.
+// Cost model: the family's analytic prior (ParamSpace::efficiency) plus a ridge regression of
+// the prior's error on features of the parameters (each dimension's value, log2 of it when the
+// values are powers or counts, an indicator per value of a dimension with few values), refit
+// after every measurement of this workload. Predicts log microseconds.
 class CostModel {
  public:
-  explicit CostModel(const dwconv::Problem &p) : flops_(dwconv_bench::flops(p)), m_(p.filter.m) {}
+  CostModel(const dwconv::Problem &p, const ParamSpace &space) : problem_(p), space_(space), flops_(dwconv_bench::flops(p)) {}
 
-  static std::vector<double> features(const std::map<std::string, int> &v) {
-    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
-    return {1.0,
-            std::log2(acc),
-            acc > 16 ? 1.0 : 0.0,
-            double(v.at("vectors")),
-            double(v.at("tile_w")),
-            double(v.at("tile_h")),
-            std::log2(double(v.at("rows_per_task"))),
-            v.at("channel_tiles_per_task") > 0 ? 1.0 : 0.0,
-            double(v.at("channel_tiles_outer")),
-            v.at("stage_input") == 1 ? 1.0 : 0.0,
-            v.at("stage_input") == 2 ? 1.0 : 0.0,
-            double(v.at("unroll_taps"))};
+  std::vector<double> features(const std::map<std::string, int> &v) const {
+    std::vector<double> f = {1.0};
+    for (const auto &[name, values] : space_.dims) {
+      const int x = v.at(name);
+      if (values.size() <= 3) {
+        for (size_t k = 1; k < values.size(); k++) f.push_back(x == values[k] ? 1.0 : 0.0);
+      } else {
+        f.push_back(std::log2(1.0 + x));
+      }
+    }
+    return f;
   }
 
   double prior(const std::map<std::string, int> &v) const {
-    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
-    double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
-    if (acc > 24) eff *= 0.3;
-    // M = 1 is fastest reading the input in place (the padding selects partitioned away), all
-    // channel tiles at each column tile (contiguous rows); M > 1 needs the replicated input
-    // staged, per channel tile.
-    const int stage = v.at("stage_input");
-    const bool outer = v.at("channel_tiles_outer");
-    if (m_ > 1 && stage == 0) eff *= 0.4;
-    if (m_ == 1 && stage != 0) eff *= 0.7;
-    if (stage == 0 && outer) eff *= 0.9;
-    if (stage == 2 && !outer) eff *= 0.7;
-    if (!v.at("unroll_taps")) eff *= 0.8;
+    const double eff = std::max(1e-3, space_.efficiency(problem_, v));
     return std::log(flops_ / (50e3 * eff));  // log microseconds at ~50 GFLOP/s for eff = 1
   }
 
@@ -215,8 +256,9 @@ class CostModel {
     for (size_t i = 0; i < d; i++) w_[i] = a[i][d] / a[i][i];
   }
 
+  const dwconv::Problem &problem_;
+  const ParamSpace &space_;
   double flops_;
-  int m_;
   std::vector<std::vector<double>> xs_;
   std::vector<double> ys_;
   std::vector<double> w_;
@@ -237,6 +279,9 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
           {"gflops", m.status == "ok" && m.median_us > 0 ? flops / (m.median_us * 1e3) : 0.0},
           {"threads", o.measure.threads},
           {"final", final},
+          // Emulated (qemu): checked against the naive loop, times not meaningful; db distill
+          // leaves such records out.
+          {"timing", m.emulated ? "emulated" : "measured"},
           {"halide", halide_version()},
           {"cpu", cpu_model()},
           {"commit", o.commit},
@@ -247,7 +292,7 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
 
 TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress) {
   const dwconv::Problem &p = shape.problem;
-  const ParamSpace &space = param_space("x86");
+  const ParamSpace &space = param_space(family_of_target(o.measure.target));
   const std::string key = dwconv::workload_key(p);
   const double flops = dwconv_bench::flops(p);
   const auto start = Clock::now();
@@ -255,7 +300,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const MeasureOptions &mo = o.measure;
   TuneResult res;
   res.workload = key;
-  CostModel model(p);
+  CostModel model(p, space);
   std::set<std::string> seen;
   std::vector<std::pair<double, std::string>> measured;  // (median_us, params) of ok candidates
   int trial = 0;
@@ -307,7 +352,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     const std::string ps = r["params"];
     seen.insert(ps);
     Candidate c{"dwconv", ps, r.value("is_default", false)};
-    Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], ""};
+    Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], "", r.value("timing", "") == "emulated"};
     if (c.is_default && m.status == "ok") res.default_gflops = std::max(res.default_gflops, r["gflops"].get<double>());
     note_ok(c, m);
   }
@@ -336,7 +381,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     note_ok(c, m);
     record(c, m, false);
   }
-  for (const std::string &as : o.autoschedulers) {
+  for (const std::string &as : o.autoschedulers ? space.autoschedulers : std::vector<std::string>{}) {
     if (have_baseline.count(as)) continue;
     Candidate c{as, "", false};
     MeasureOptions amo = mo;
@@ -465,6 +510,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
   }
   res.best_gflops = best_us > 0 ? flops / (best_us * 1e3) : 0.0;
+  res.emulated = !fm.empty() && fm[0].emulated;
   res.trials = trial;
   return res;
 }

@@ -22,6 +22,12 @@ struct ParamSpace {
   // Whether a point is a candidate for this workload (register budget, enough parallel tasks).
   std::function<bool(const dwconv::Problem &, const std::map<std::string, int> &)> valid;
   std::function<std::string(const dwconv::Problem &)> default_params;
+  // The cost model's analytic prior: the fraction of the family's attainable speed a point
+  // should reach (register tile, latency hiding, staging), in (0, 1]. The search learns the
+  // rest from this run's measurements.
+  std::function<double(const dwconv::Problem &, const std::map<std::string, int> &)> efficiency;
+  // Halide's autoschedulers that schedule this family's targets: the baselines of a tune run.
+  std::vector<std::string> autoschedulers;
 };
 // Spaces for every schedule family: "x86", "arm_neon", "cuda". This build's runner measures
 // host (x86) candidates; the others are searched the same way once a runner reaches them.
@@ -37,8 +43,8 @@ struct TuneOptions {
   double budget_s = 30;  // this workload's share of the run
   uint64_t seed = 1;
   bool resume = false;
-  std::vector<std::string> autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
-  std::string target;  // recorded target name, e.g. x86-64-avx512
+  bool autoschedulers = true;  // measure the family's autoscheduler baselines (ParamSpace)
+  std::string target;  // recorded target name, e.g. x86-64-avx512, arm-64-linux
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
   MeasureOptions measure;  // where and how candidates are built and run (threads included)
@@ -57,6 +63,7 @@ struct TuneResult {
   double best_gflops = 0, default_gflops = 0, best_at_60s_gflops = 0;
   std::map<std::string, double> autoscheduler_gflops;  // 0 when it failed
   int trials = 0;
+  bool emulated = false;  // measured under qemu: right or wrong, but the times mean nothing
 };
 
 // Measures the baselines (default, autoschedulers) unless the database already has them,
