@@ -86,7 +86,36 @@ PY
 "$bin" db distill with_stale.jsonl -o with_stale.json > /dev/null || fail "distill with the stale record"
 if grep -q "stale=1" with_stale.json; then fail "distill picked a record of an older commit"; fi
 
-# 4. info and help.
+# 4. A CUDA target: the CUDA parameter space, candidates AOT-compiled here and run by
+# dwconv_runner on this machine's GPU (--runner local, the default for CUDA). Without a GPU every
+# candidate is recorded as failing with the CUDA runtime's own message, and nothing is distilled.
+cat > cuda_shapes.csv <<'CSV'
+name,N,H,W,C,M,KH,KW,stride,dilation,padding
+cuda_a,1,16,16,32,1,3,3,1,1,SAME
+CSV
+"$bin" tune --shapes cuda_shapes.csv --db cuda.jsonl --budget-seconds 12 --seed 1 --no-autoschedulers \
+  --target host-cuda-cuda_capability_80 --distill cuda.json > cuda.log 2>&1 || { cat cuda.log; fail "tune for CUDA"; }
+has_gpu=0
+nvidia-smi -L > /dev/null 2>&1 && has_gpu=1
+HAS_GPU=$has_gpu python3 - <<'PY' || fail "CUDA records"
+import json, os
+recs = [json.loads(l) for l in open("cuda.jsonl")]
+assert recs, "no records"
+for r in recs:
+    assert r["target"] == "host-cuda-cuda_capability_80", r
+    assert "threads_co=" in r["params"], r  # the CUDA parameter space
+    if os.environ["HAS_GPU"] == "1":
+        pass
+    else:
+        assert r["status"] == "crash" and "CUDA" in r["error"], r
+if os.environ["HAS_GPU"] == "1":
+    assert any(r["status"] == "ok" and r["is_default"] for r in recs), "the default failed on the GPU"
+entries = json.load(open("cuda.json"))["entries"]
+assert (len(entries) == 1) == (os.environ["HAS_GPU"] == "1"), entries
+PY
+[ "$has_gpu" = 1 ] || echo "[SKIP] no CUDA device: CUDA candidates built and run, each failed with the CUDA runtime's message"
+
+# 5. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log
 grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no kernel"; }
 grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail "info workload key"
