@@ -48,7 +48,8 @@ options:
                          (CPU: Mullapudi2016, Adams2019, Li2018; CUDA: Anderson2021, Li2018).
                          arm-64-linux needs --runner; a CUDA target runs on this machine's GPU
                          unless --runner ssh://... names a GPU machine
-  --budget-seconds S     total search time over all workloads of this shard (default 600)
+  --budget-seconds S     total search time over all workloads of this shard (default 600);
+                         the autoscheduler baselines (once per database) come on top
   --seed N               seed of the search (default 1): same seed, same proposals
   --threads N            thread count the candidates are measured with (default 1)
   --resume               continue from the candidates already in --db
@@ -229,15 +230,17 @@ int cmd_tune(int argc, char **argv) {
                   name.c_str(), trial, t, best, dflt > 0 ? best / dflt : 0.0, r["scheduler"].get<std::string>().c_str(),
                   r["status"].get<std::string>().c_str());
     if (tty) std::cout << "\r" << line << "\033[K" << std::flush;
-    else std::cout << line << "\n";
+    else std::cout << line << std::endl;
   };
   std::vector<TuneResult> results;
   const auto start = std::chrono::steady_clock::now();
+  double baselines_s = 0;  // the autoscheduler baselines come on top of the budget
   for (size_t i = 0; i < mine.size(); i++) {
     // What is left, shared by the workloads still to tune: one that overran costs the others.
-    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - baselines_s;
     o.budget_s = std::max(0.0, budget - spent) / double(mine.size() - i);
     results.push_back(tune_workload(mine[i], db, o, progress));
+    baselines_s += results.back().baseline_s;
     if (tty) std::cout << "\n";
   }
   if (!json_out) {

@@ -64,6 +64,7 @@ struct TuneResult {
   std::map<std::string, double> autoscheduler_gflops;  // 0 when it failed
   int trials = 0;
   bool emulated = false;  // measured under qemu: right or wrong, but the times mean nothing
+  double baseline_s = 0;  // seconds the autoscheduler baselines took (not part of the budget)
 };
 
 // Measures the baselines (default, autoschedulers) unless the database already has them,
