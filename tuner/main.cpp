@@ -56,6 +56,12 @@ options:
   --shard i/n            tune only workloads with index % n == i (0 <= i < n)
   --distill OUT          also write the best-per-workload file to OUT (atomically)
   --no-autoschedulers    skip the autoscheduler baselines
+  --autoscheduler-param NAME.key=value
+                         a parameter of one autoscheduler baseline (repeatable), recorded in its
+                         params; e.g. Adams2019.beam_size=1 (greedy: its default beam search of
+                         32 took 36-56 s a shape here, over 180 s on batch8 and seed_big)
+  --baseline-timeout S   seconds one autoscheduler baseline may take, scheduling included
+                         (default 180; a baseline past it is recorded as a timeout)
   --json                 one JSON object per measurement on stdout
   --rotate-mib X         time over copies of input/output of about X MiB (default 0: one warm
                          buffer, as the benchmark; 16: data from DRAM)
@@ -194,6 +200,14 @@ int cmd_tune(int argc, char **argv) {
     else if (a == "--json") json_out = true;
     else if (a == "--distill") distill_out = next();
     else if (a == "--no-autoschedulers") o.autoschedulers = false;
+    else if (a == "--autoscheduler-param") {
+      const std::string v = next();
+      const size_t dot = v.find('.');
+      if (dot == std::string::npos || v.find('=') == std::string::npos)
+        throw std::invalid_argument("--autoscheduler-param must be NAME.key=value, e.g. Adams2019.beam_size=1, not " + v);
+      std::string &ps = o.autoscheduler_params[v.substr(0, dot)];
+      ps += (ps.empty() ? "" : ",") + v.substr(dot + 1);
+    } else if (a == "--baseline-timeout") o.baseline_timeout_s = std::stod(next());
     else if (a == "--shard") {
       std::string s = next();
       if (std::sscanf(s.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 || shard_i >= shard_n)

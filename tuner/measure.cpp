@@ -32,6 +32,22 @@ void load_autoscheduler(const std::string &name) {
   Halide::load_plugin(std::string(DWCONV_HALIDE_LIBDIR) + "/libautoschedule_" + it->second + ".so");
 }
 
+// "a=1,b=2" -> {a: 1, b: 2}, values kept as text (autoscheduler parameters).
+std::map<std::string, std::string> parse_key_values(const std::string &s) {
+  std::map<std::string, std::string> kv;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    const std::string item = s.substr(start, end - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw std::invalid_argument("autoscheduler parameter '" + item + "' is not key=value");
+    kv[item.substr(0, eq)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return kv;
+}
+
 struct Built {
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> args;
@@ -47,6 +63,8 @@ Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const Measure
     // CPU autoschedulers: the thread count; Anderson2021 (GPU) keeps its own (SMs).
     if (c.scheduler == "Mullapudi2016" || c.scheduler == "Adams2019")
       extra["parallelism"] = std::to_string(std::max(o.threads, 1));
+    // An autoscheduler candidate's params are that autoscheduler's own ("beam_size=1").
+    for (const auto &[k, v] : parse_key_values(c.params)) extra[k] = v;
     ctx = Halide::GeneratorContext(t, Halide::AutoschedulerParams(c.scheduler, extra));
   }
   auto gen = Halide::Internal::GeneratorRegistry::create("dwconv", ctx);

@@ -12,7 +12,8 @@ namespace dwconv_tuner {
 
 struct Candidate {
   std::string scheduler = "dwconv";  // or "Adams2019", "Mullapudi2016", "Li2018"
-  std::string params;                // schedule parameters (scheduler "dwconv")
+  // Schedule parameters (scheduler "dwconv"), or the autoscheduler's own ("beam_size=1").
+  std::string params;
   bool is_default = false;
 };
 

@@ -386,9 +386,10 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const auto baselines_start = Clock::now();
   for (const std::string &as : o.autoschedulers ? space.autoschedulers : std::vector<std::string>{}) {
     if (have_baseline.count(as)) continue;
-    Candidate c{as, "", false};
+    auto ap = o.autoscheduler_params.find(as);
+    Candidate c{as, ap == o.autoscheduler_params.end() ? "" : ap->second, false};
     MeasureOptions amo = mo;
-    amo.timeout_s = 180;
+    amo.timeout_s = o.baseline_timeout_s;
     Measurement m = measure(p, {c}, amo)[0];
     res.autoscheduler_gflops[as] = m.status == "ok" ? flops / (m.median_us * 1e3) : 0.0;
     record(c, m, false);

@@ -44,6 +44,9 @@ struct TuneOptions {
   uint64_t seed = 1;
   bool resume = false;
   bool autoschedulers = true;  // measure the family's autoscheduler baselines (ParamSpace)
+  // Parameters of an autoscheduler baseline, by name ("Adams2019" -> "beam_size=1").
+  std::map<std::string, std::string> autoscheduler_params;
+  double baseline_timeout_s = 180;  // one autoscheduler baseline, scheduling and timing
   std::string target;  // recorded target name, e.g. x86-64-avx512, arm-64-linux
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
