@@ -115,7 +115,24 @@ assert (len(entries) == 1) == (os.environ["HAS_GPU"] == "1"), entries
 PY
 [ "$has_gpu" = 1 ] || echo "[SKIP] no CUDA device: CUDA candidates built and run, each failed with the CUDA runtime's message"
 
-# 5. info and help.
+# 5. Autoscheduler baselines: each measured once, an autoscheduler's own parameters recorded.
+"$bin" tune --shapes cuda_shapes.csv --db as.jsonl --budget-seconds 2 --seed 1 \
+  --autoscheduler-param Adams2019.beam_size=1 > as.log 2>&1 || { cat as.log; fail "tune with baselines"; }
+python3 - <<'PY' || fail "autoscheduler records"
+import json
+recs = [json.loads(l) for l in open("as.jsonl")]
+by = {r["scheduler"]: r for r in recs if r["scheduler"] != "dwconv"}
+assert set(by) == {"Mullapudi2016", "Adams2019", "Li2018"}, by.keys()
+assert by["Adams2019"]["params"] == "beam_size=1", by["Adams2019"]
+for r in by.values():
+    assert r["status"] == "ok", r  # each schedules this algorithm (the channel map is inlined for them)
+PY
+if "$bin" tune --shapes cuda_shapes.csv --db as.jsonl --budget-seconds 2 --autoscheduler-param beam_size=1 2> err6.log; then
+  fail "an autoscheduler parameter without a name was accepted"
+fi
+grep -q "NAME.key=value" err6.log || { cat err6.log; fail "no form given for --autoscheduler-param"; }
+
+# 6. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log
 grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no kernel"; }
 grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail "info workload key"
