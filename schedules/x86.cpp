@@ -121,8 +121,8 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, p.stage_input == 0 ? 8 : 16);
   if (p.stage_input == 1 && p.channel_tiles_per_task > 0) {
     // Staged per task: channel blocks of whole chunks (staged_chunk()). All channels in one
-    // block is no slower even past L2: seed_big's 1.7 MB block (2 MiB L2) 58 GFLOP/s vs 46 in
-    // blocks of 640 channels.
+    // block was no slower even past L2: seed_big's 1.7 MB block (2 MiB L2) vs blocks of 640
+    // channels, two runs: 57.8 vs 45.6 and 42.9 vs 41.5 GFLOP/s.
     const int chunk = std::lcm(m, lanes);
     const int unit_tiles = chunk / std::gcd(chunk, co_tile);
     const int tiles = (cm + co_tile - 1) / co_tile;
@@ -136,8 +136,8 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // M > 1 (staged), nor narrow images (one 7-column tile per row).
   // The same for M = 2 in place and for M > 2 staged per task (28x28x64x3 3x3: 2x2x2 61 vs
   // 1x6x1 55 GFLOP/s; seed_big: 1x4x2 54 vs 1x6x1 49).
-  if (m <= 2 && unit && p.stage_input == 0 && s->out_w > 16 && p.rows_per_task % 2 == 0 ||
-      p.stage_input == 1 && unit && s->out_w > 16 && p.rows_per_task % 2 == 0) {
+  if (unit && s->out_w > 16 && p.rows_per_task % 2 == 0 &&
+      ((m <= 2 && p.stage_input == 0) || p.stage_input == 1)) {
     p.tile_h = 2;
     p.tile_w = kw >= 5 ? 4 : 2;
   }
@@ -148,7 +148,9 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
 int staged_chunk(const X86Params &p, int multiplier, int lanes) {
   if (multiplier <= 1 || p.stage_input == 0) return 0;
   const int chunk = std::lcm(multiplier, lanes);
-  if (chunk / lanes > 16) return 0;  // M > 16 and odd: at most two channels per vector anyway
+  // Chunks of more than 16 vectors (M > 16 with few factors of 2): a vector spans at most two
+  // channels then, and the unrolled chunk would be long.
+  if (chunk / lanes > 16) return 0;
   const int co_tile = p.vectors * lanes;
   if (p.stage_input == 2) return co_tile % chunk == 0 ? chunk : 0;
   // Staged per task: the task's channel block, or all channels (from 0).
