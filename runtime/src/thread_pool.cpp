@@ -32,11 +32,11 @@ constexpr int kMaxParts = 64;
 // One parallel loop; lives on the caller's stack while the loop runs. The tasks are split into
 // `parts` contiguous chunks, one per participant, as OpenMP's static schedule does: a layer
 // called again gives each thread the same tasks, hence the same channels and rows, which are
-// still in that core's L2 from the last call. Claiming from one shared counter instead handed
-// them to whichever thread came first, so a layer that fits in L2 moved between the cores'
-// caches every call: 14x14x512 at 2 threads ran no faster than at 1 (22 vs 21 us), while
-// oneDNN's static OpenMP loop took 13 (session-6 Intel Xeon). A thread done with its chunk
-// then takes the rest of the others' (a descheduled vCPU does not hold the loop up).
+// still in that core's L2 from the last call. Claimed from one shared counter instead, a task
+// could run on the other core each call (likely moving a layer that fits in L2 between the
+// cores' caches): 14x14x512 at 2 threads ran no faster than at 1 (22 vs 21 us), oneDNN took 13
+// (session-6 Intel Xeon). A thread done with its chunk then takes the rest of the others' (a
+// descheduled vCPU does not hold the loop up).
 struct Loop {
   halide_task_t f;
   void *user_context;
