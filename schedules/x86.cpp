@@ -123,11 +123,13 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     // Staged per task: channel blocks of whole chunks (staged_chunk()). All channels in one
     // block was no slower even past L2: seed_big's 1.7 MB block (2 MiB L2) vs blocks of 640
     // channels, two runs: 57.8 vs 45.6 and 42.9 vs 41.5 GFLOP/s.
-    const int chunk = std::lcm(m, lanes);
-    const int unit_tiles = chunk / std::gcd(chunk, co_tile);
-    const int tiles = (cm + co_tile - 1) / co_tile;
-    const int ctpt = (p.channel_tiles_per_task + unit_tiles - 1) / unit_tiles * unit_tiles;
-    p.channel_tiles_per_task = ctpt >= tiles ? 0 : ctpt;
+    X86Params all = p;
+    all.channel_tiles_per_task = 0;
+    if (staged_chunk(all, m, lanes) > 0) {  // chunks at all (not M > 16 with few factors of 2)
+      const int tiles = (cm + co_tile - 1) / co_tile;
+      while (p.channel_tiles_per_task < tiles && staged_chunk(p, m, lanes) == 0) p.channel_tiles_per_task++;
+      if (p.channel_tiles_per_task >= tiles) p.channel_tiles_per_task = 0;
+    }
   }
   // M = 1, stride 1, unit dilation, in place: two output rows per register tile share all but
   // one of their input rows, so every input vector loaded feeds both. Measured here (JIT, warm,

@@ -328,58 +328,51 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
   const std::string runner_args = dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
                                   std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
                                   std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset);
-  if (!libs.empty() && !over_ssh) {
-    // Here: dwconv_runner run directly ("local", e.g. CUDA candidates on this machine's GPU) or
-    // under qemu-aarch64 with the cross toolchain's sysroot ("qemu": correctness only).
-    const std::string prefix = o.runner == "qemu" ? "qemu-aarch64 -L " + shell_quote(o.qemu_sysroot) + " " : "";
-    std::string cmd = prefix + shell_quote(o.runner_binary) + " " + runner_args;
-    for (const auto &l : libs) cmd += " " + shell_quote(l);
+  if (!libs.empty()) {
     const int timeout = std::max(10, int(o.timeout_s));
-    std::string out;
-    const int rc = shell("timeout " + std::to_string(timeout) + " " + cmd + " 2>/dev/null", &out);
-    bool ok = false;
-    std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
-    for (size_t k = 0; k < libs.size(); k++) {
-      if (ok) {
-        result[built_index[k]] = got[k];
-        result[built_index[k]].emulated = o.runner == "qemu";
-      } else if (rc == 124) {
-        result[built_index[k]] = {"timeout", 0, 0, 0, "killed after " + std::to_string(timeout) + " s"};
-      } else {
-        result[built_index[k]] = {"crash", 0, 0, 0, "dwconv_runner (" + o.runner + ") exited with " + std::to_string(rc) +
-                                                       " without a result"};
+    const std::string binary = o.runner_binary.substr(o.runner_binary.rfind('/') + 1);
+    std::string run, who, why;  // the command that runs them, who runs it, why not (if so)
+    if (over_ssh) {
+      // One remote directory per batch; removed by the same command that runs it.
+      const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + std::string(tmpl).substr(18);
+      // Files go over the ssh connection itself (tar), so the remote needs nothing but sshd.
+      const std::string runner_dir = o.runner_binary.substr(0, o.runner_binary.rfind('/'));
+      std::string files = "-C " + shell_quote(runner_dir) + " " + shell_quote(binary) + " -C " + shell_quote(dir);
+      std::string remote_libs;
+      for (const auto &l : libs) {
+        files += " " + shell_quote(l.substr(l.rfind('/') + 1));
+        remote_libs += " " + rdir + "/" + l.substr(l.rfind('/') + 1);
       }
-    }
-  }
-  if (!libs.empty() && over_ssh) {
-    // One remote directory per batch; removed by the same command that runs it.
-    const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + std::string(tmpl).substr(18);
-    // Files go over the ssh connection itself (tar), so the remote needs nothing but sshd.
-    const std::string runner_dir = o.runner_binary.substr(0, o.runner_binary.rfind('/'));
-    std::string files = "-C " + shell_quote(runner_dir) + " " +
-                        shell_quote(o.runner_binary.substr(o.runner_binary.rfind('/') + 1)) + " -C " + shell_quote(dir);
-    std::string remote_libs;
-    for (const auto &l : libs) {
-      files += " " + shell_quote(l.substr(l.rfind('/') + 1));
-      remote_libs += " " + rdir + "/" + l.substr(l.rfind('/') + 1);
-    }
-    const int timeout = std::max(10, int(o.timeout_s));
-    std::string out, why;
-    if (shell("tar -cf - " + files + " | timeout " + std::to_string(timeout) + " " + ssh + " " +
-                  shell_quote("mkdir -p " + rdir + " && tar -C " + rdir + " -xf -") + " 2>&1",
-              &why) != 0) {
-      why = "copying the candidates to " + dest + " over ssh failed: " + why;
+      if (shell("tar -cf - " + files + " | timeout " + std::to_string(timeout) + " " + ssh + " " +
+                    shell_quote("mkdir -p " + rdir + " && tar -C " + rdir + " -xf -") + " 2>&1",
+                &why) != 0)
+        why = "copying the candidates to " + dest + " over ssh failed: " + why;
+      else
+        why.clear();
+      run = ssh + " " + shell_quote(rdir + "/" + binary + " " + runner_args + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc");
+      who = "the runner on " + dest;
     } else {
-      const std::string cmd = rdir + "/" + o.runner_binary.substr(o.runner_binary.rfind('/') + 1) + " " + runner_args +
-                              remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc";
-      int rc = shell("timeout " + std::to_string(timeout) + " " + ssh + " " + shell_quote(cmd), &out);
+      // Here: dwconv_runner run directly ("local", e.g. CUDA candidates on this machine's GPU) or
+      // under qemu-aarch64 with the cross toolchain's sysroot ("qemu": correctness only).
+      const std::string prefix = o.runner == "qemu" ? "qemu-aarch64 -L " + shell_quote(o.qemu_sysroot) + " " : "";
+      run = prefix + shell_quote(o.runner_binary) + " " + runner_args;
+      for (const auto &l : libs) run += " " + shell_quote(l);
+      run += " 2>/dev/null";
+      who = "dwconv_runner (" + o.runner + ")";
+    }
+    if (why.empty()) {
+      std::string out;
+      const int rc = shell("timeout " + std::to_string(timeout) + " " + run, &out);
       bool ok = false;
       std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
       if (ok) {
-        for (size_t k = 0; k < libs.size(); k++) result[built_index[k]] = got[k];
+        for (size_t k = 0; k < libs.size(); k++) {
+          result[built_index[k]] = got[k];
+          result[built_index[k]].emulated = o.runner == "qemu";
+        }
       } else {
         why = rc == 124 ? "timeout: killed after " + std::to_string(timeout) + " s"
-                        : "the runner on " + dest + " exited with " + std::to_string(rc) + " without a result";
+                        : who + " exited with " + std::to_string(rc) + " without a result";
       }
     }
     if (!why.empty()) {

@@ -120,7 +120,8 @@ int main(int argc, char **argv) {
     ArgvFn run = nullptr;
     DeviceFn copy_to_host = nullptr, device_sync = nullptr;
     // This candidate's descriptors: filter, bias, and input/output per data copy.
-    std::vector<std::unique_ptr<Tensor>> fil, ins, outs;
+    std::unique_ptr<Tensor> filter, bias;
+    std::vector<std::unique_ptr<Tensor>> ins, outs;
   };
   std::vector<Lib> libs;
   std::vector<std::string> built;
@@ -134,8 +135,8 @@ int main(int argc, char **argv) {
       l.copy_to_host = reinterpret_cast<DeviceFn>(dlsym(lib, "halide_copy_to_host"));
       l.device_sync = reinterpret_cast<DeviceFn>(dlsym(lib, "halide_device_sync"));
     }
-    l.fil.push_back(std::make_unique<Tensor>(std::vector<int>{CM, int(p.filter.kw), int(p.filter.kh)}, fil.host, true));
-    l.fil.push_back(std::make_unique<Tensor>(std::vector<int>{CM}, bias.host, true));
+    l.filter = std::make_unique<Tensor>(std::vector<int>{CM, int(p.filter.kw), int(p.filter.kh)}, fil.host, true);
+    l.bias = std::make_unique<Tensor>(std::vector<int>{CM}, bias.host, true);
     for (auto &b : blocks) {
       l.ins.push_back(std::make_unique<Tensor>(in_extents, b.input(), true));
       l.outs.push_back(std::make_unique<Tensor>(out_extents, b.output()));
@@ -149,7 +150,7 @@ int main(int argc, char **argv) {
     Lib &l = libs[i];
     Tensor &out = *l.outs[copy];
     if (checking) std::fill(out.host, out.host + out.count, std::numeric_limits<float>::quiet_NaN());
-    void *args[] = {&l.ins[copy]->buf, &l.fil[0]->buf, &l.fil[1]->buf, &mult, &sx, &sy, &dx, &dy, &pl, &pt, &lo, &hi, &out.buf};
+    void *args[] = {&l.ins[copy]->buf, &l.filter->buf, &l.bias->buf, &mult, &sx, &sy, &dx, &dy, &pl, &pt, &lo, &hi, &out.buf};
     g_last_error.clear();
     int rc = l.run(args);
     if (rc == 0 && out.buf.device != 0) {  // a GPU candidate: its output is on the device

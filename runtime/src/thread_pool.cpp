@@ -51,9 +51,8 @@ struct Loop {
 // failure the remaining tasks are skipped (still counted done): the first nonzero result is the
 // loop's.
 void work_on(Loop &l, int self) {
-  const int first = self < l.parts ? self : self % l.parts;
   for (int k = 0; k < l.parts; k++) {
-    const int p = (first + k) % l.parts;
+    const int p = (self + k) % l.parts;
     const int end = l.chunk_begin(p + 1);
     for (;;) {
       const int i = l.next[p].fetch_add(1, std::memory_order_relaxed);
