@@ -1,9 +1,10 @@
 # Per-workload kernels from a distilled tuning database (dwconv tune --distill / dwconv db distill).
 #
 # dwconv_add_tuned_kernels(FAMILY fam TARGET_PREFIX prefix TARGETS t...)
-#   reads DWCONV_TUNING_DB at configure time and adds one kernel per entry whose target starts
-#   with prefix (e.g. x86-64-), generated with that entry's schedule parameters and fixed to
-#   its kernel size and M. The runtime picks it when a call's workload_key() matches.
+#   reads DWCONV_TUNING_DB at configure time and adds one kernel per workload with entries whose
+#   target starts with prefix (e.g. x86-64-), each of its ISA variants generated with the
+#   parameters tuned for that ISA level (x86-64-<level>), and fixed to its kernel size and M.
+#   The runtime picks it when a call's workload_key() matches.
 #   A missing file means general kernels only; a malformed one stops the configure with a
 #   message naming the file and the entry.
 
@@ -32,6 +33,11 @@ function(dwconv_add_tuned_kernels)
   if (err)
     message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: no 'entries' array: ${err}")
   endif ()
+  # Per workload, the parameters of each ISA level it was tuned on (target prefix + level, e.g.
+  # x86-64-avx2), joined as "level@params/level@params" (schedules/isa_params.h): one
+  # multi-target kernel per workload whose every variant runs its own level's parameters (or,
+  # for a level without an entry, those of a level with the same vector width, else the
+  # heuristic default for that width).
   set(added "")
   math(EXPR last "${count} - 1")
   foreach (i RANGE 0 ${last})
@@ -47,10 +53,31 @@ function(dwconv_add_tuned_kernels)
     if (NOT target MATCHES "^${T_TARGET_PREFIX}")
       continue()
     endif ()
+    string(REGEX REPLACE "^${T_TARGET_PREFIX}" "" level "${target}")
+    if (NOT level MATCHES "^(avx512_zen4|avx512|avx2|sse41|baseline)$")
+      message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has target '${target}', not "
+                          "${T_TARGET_PREFIX}<level> (avx512_zen4, avx512, avx2, sse41, baseline)")
+    endif ()
     if (NOT workload MATCHES "^n([0-9]+)_h([0-9]+)_w([0-9]+)_c([0-9]+)_m([0-9]+)_k([0-9]+)x([0-9]+)_s([0-9]+)x([0-9]+)_d([0-9]+)x([0-9]+)_p([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)$")
       message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has a malformed workload '${workload}'")
     endif ()
-    # The regex validates; CMake keeps only 9 match groups, so the 15 numbers are taken in order.
+    if (NOT workload IN_LIST added)
+      list(APPEND added ${workload})
+      set(levels_${workload} "")
+      set(schedule_${workload} "")
+    endif ()
+    if (level IN_LIST levels_${workload})
+      continue()  # tuned at another thread count too: the first entry serves
+    endif ()
+    list(APPEND levels_${workload} ${level})
+    if (schedule_${workload})
+      string(APPEND schedule_${workload} "/")
+    endif ()
+    string(APPEND schedule_${workload} "${level}@${params}")
+  endforeach ()
+  foreach (workload IN LISTS added)
+    # The regex above validated the key; CMake keeps only 9 match groups, so the 15 numbers are
+    # taken in order.
     string(REGEX MATCHALL "[0-9]+" numbers "${workload}")
     set(fields n h w c m kh kw sh sw dh dw pt pb pl pr)
     foreach (field number IN ZIP_LISTS fields numbers)
@@ -69,14 +96,10 @@ function(dwconv_add_tuned_kernels)
       math(EXPR ow "(${w} + ${pl} + ${pr} - (${kw} - 1) * ${dilation} - 1) / ${stride} + 1")
       set(fixed_shape "${n},${h},${w},${c},${oh},${ow}")
     endif ()
-    if (workload IN_LIST added)
-      continue()  # tuned at another thread count too: the first entry serves
-    endif ()
-    list(APPEND added ${workload})
     string(REPLACE "." "_" symbol "${workload}")
     dwconv_add_kernel(dwconv_f32_${symbol}__${T_FAMILY} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS}
                       KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} STRIDE ${stride} DILATION ${dilation}
-                      FIXED_SHAPE "${fixed_shape}" SCHEDULE "${params}" WORKLOAD ${workload})
+                      FIXED_SHAPE "${fixed_shape}" SCHEDULE "${schedule_${workload}}" WORKLOAD ${workload})
   endforeach ()
   list(LENGTH added n)
   message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${DWCONV_TUNING_DB}")

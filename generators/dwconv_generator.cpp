@@ -32,7 +32,8 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   // Extents fixed at compile time, "N,H,W,C,OH,OW" (per-workload kernels, which also fix kernel
   // size, M, stride and dilation); empty: taken from the buffers at run time.
   GeneratorParam<std::string> fixed_shape{"fixed_shape", ""};
-  // Schedule parameters as "key=value,...", for the target family's parameter struct.
+  // Schedule parameters as "key=value,...", for the target family's parameter struct; for x86
+  // optionally per ISA level, "avx512_zen4@key=value,.../avx2@..." (schedules/isa_params.h).
   GeneratorParam<std::string> schedule_params{"schedule", ""};
   // Shape estimates for Halide's autoschedulers, "N,H,W,C,M,KH,KW,OH,OW" (tuner baselines);
   // empty: MobileNet's 56x56x128 3x3 layer.
@@ -147,11 +148,15 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
                             schedule_params, default_arm_neon_params(nullptr, kernel_w, kernel_h)),
                         ctx, t);
     } else if (t.arch == Halide::Target::X86) {
-      schedule_x86(algo_,
-                   x86_params_from_string(schedule_params,
-                                          default_x86_params(nullptr, t.natural_vector_size<float>(),
-                                                             multiplier_fixed, kernel_w)),
-                   ctx, t);
+      // A tuned kernel carries parameters per ISA level (isa_params.h); a level without its own
+      // (or a same-width level's) gets the heuristic default for its vector width, for the
+      // workload when the shape is fixed (as the tuner measures the default).
+      const std::string why = check_level_text(schedule_params);
+      if (!why.empty()) throw std::invalid_argument("dwconv: " + why);
+      const int lanes = t.natural_vector_size<float>();
+      const X86Params defaults = shape_fixed_ ? default_x86_params(&shape_, lanes)
+                                              : default_x86_params(nullptr, lanes, multiplier_fixed, kernel_w);
+      schedule_x86(algo_, x86_params_from_string(params_for_level(schedule_params, x86_isa_level(t)), defaults), ctx, t);
     } else {
       throw std::invalid_argument("dwconv: no schedule for target " + t.to_string());
     }

@@ -147,6 +147,21 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   return p;
 }
 
+std::string x86_isa_level(const Target &t) {
+  // The same grouping as the runtime's dispatch hook (runtime/src/dwconv.cpp: isa_needed).
+  for (Target::Feature f : {Target::AVX512_SapphireRapids, Target::AVX512_Zen4, Target::AVX512_Zen5, Target::AVX10_1,
+                            Target::X86APX})
+    if (t.has_feature(f)) return "avx512_zen4";
+  for (Target::Feature f : {Target::AVX512, Target::AVX512_KNL, Target::AVX512_Skylake, Target::AVX512_Cannonlake,
+                            Target::AVXVNNI})
+    if (t.has_feature(f)) return "avx512";
+  for (Target::Feature f : {Target::AVX, Target::AVX2, Target::FMA, Target::FMA4, Target::F16C})
+    if (t.has_feature(f)) return "avx2";
+  return t.has_feature(Target::SSE41) ? "sse41" : "baseline";
+}
+
+int x86_max_accumulators(const Target &t) { return x86_level_lanes(x86_isa_level(t)) == 16 ? 24 : 12; }
+
 int staged_chunk(const X86Params &p, int multiplier, int lanes) {
   if (multiplier <= 1 || p.stage_input == 0) return 0;
   const int chunk = std::lcm(multiplier, lanes);

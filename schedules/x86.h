@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dwconv_algorithm.h"
+#include "isa_params.h"
 #include "schedule_common.h"
 
 namespace dwconv {
@@ -45,6 +46,14 @@ struct X86Params {
 // `kernel_w` is the compile-time kernel width of a general kernel (0 = runtime).
 X86Params default_x86_params(const WorkloadShape *shape, int natural_lanes, int multiplier = 1,
                              int kernel_w = 3);
+
+// The ISA level of an x86 target, as the runtime names it (dwconv::isa_name: avx512_zen4,
+// avx512, avx2, sse41, baseline): the multi-target variant that target is, and the key of its
+// tuned parameters (isa_params.h).
+std::string x86_isa_level(const Halide::Target &t);
+// Accumulators a register tile may hold on target t: 24 of AVX-512's 32 vector registers, 12 of
+// the 16 of AVX2 and SSE, leaving room for the input and (some) filter vectors.
+int x86_max_accumulators(const Halide::Target &t);
 
 // Channels per aligned staging chunk, lcm(M, lanes), when p stages a constant M > 1 in whole
 // chunks (each staged vector a dense load and a permute instead of a gather); 0 otherwise.

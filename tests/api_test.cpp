@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "isa_params.h"
 #include "test_util.h"
 
 namespace {
@@ -285,6 +286,53 @@ TEST(Isa, ForcedLevelIsTheActiveOne) {
   Spec s;
   EXPECT_EQ(dwconv_test::check_against_reference(problem_of(s), "", 1), "");
   EXPECT_EQ(dispatched_isa(), static_cast<int>(want));
+}
+
+// A tuned kernel's parameters per ISA level (schedules/isa_params.h): what the generator
+// compiles each variant with and what the selection reason reports.
+TEST(IsaParams, EachLevelGetsItsOwnSectionElseSameWidthElseNone) {
+  const std::string text = "avx512_zen4@vectors=2,tile_w=4/avx2@vectors=1,tile_w=5";
+  std::string from;
+  EXPECT_EQ(params_for_level(text, "avx2", &from), "vectors=1,tile_w=5");
+  EXPECT_EQ(from, "avx2");
+  EXPECT_EQ(params_for_level(text, "avx512_zen4", &from), "vectors=2,tile_w=4");
+  EXPECT_EQ(from, "avx512_zen4");
+  // Skylake-class AVX-512 has the same registers as the Zen 4 level: its parameters serve.
+  EXPECT_EQ(params_for_level(text, "avx512", &from), "vectors=2,tile_w=4");
+  EXPECT_EQ(from, "avx512_zen4");
+  // SSE4.1: no level of 4 lanes was tuned, so the heuristic default.
+  EXPECT_EQ(params_for_level(text, "sse41", &from), "");
+  EXPECT_EQ(from, "");
+  // A text without levels (a JIT candidate, an older database) serves every level.
+  EXPECT_EQ(params_for_level("vectors=3", "sse41", &from), "vectors=3");
+  EXPECT_EQ(params_for_level("", "avx2", &from), "");
+  EXPECT_EQ(levels_in(text), "avx512_zen4, avx2");
+  EXPECT_EQ(levels_in("vectors=3"), "");
+  EXPECT_EQ(check_level_text(text), "");
+  EXPECT_EQ(check_level_text("vectors=3"), "");
+  EXPECT_NE(check_level_text("avx2@vectors=1/tile_w=4").find("names no ISA level"), std::string::npos);
+  EXPECT_NE(check_level_text("neon@vectors=1").find("'neon': not an x86 ISA level"), std::string::npos);
+}
+
+// The reason of a tuned kernel names the ISA level whose parameters this CPU's variant runs.
+TEST(IsaParams, TunedKernelReasonNamesTheLevel) {
+  int tuned = 0;
+  for (const auto &k : available_kernels()) {
+    if (k.workload.empty() || k.family != "x86") continue;
+    tuned++;
+    Problem p;
+    ASSERT_TRUE(problem_from_workload_key(k.workload, &p)) << k.workload;
+    Plan plan;
+    ASSERT_TRUE(Plan::create(p, &plan).ok());
+    const std::string why = plan.selection_reason(), level = isa_name(active_isa());
+    EXPECT_EQ(why.find("tuned for workload " + k.workload), 0u) << why;
+    std::string from;
+    const std::string params = params_for_level(k.schedule, level, &from);
+    if (params.empty()) EXPECT_NE(why.find("no tuning entry: heuristic schedule for " + level), std::string::npos) << why;
+    else EXPECT_NE(why.find(params), std::string::npos) << why;
+    EXPECT_NE(why.find(level), std::string::npos) << why;
+  }
+  if (tuned == 0) GTEST_SKIP() << "no tuned x86 kernels in this build";
 }
 
 TEST(Isa, CannotChangeAfterFirstConvolution) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -187,3 +188,20 @@ TEST(RandomConfigs, EveryServingKernelMatchesReference) {
 }
 
 }  // namespace
+
+// ctest runs this suite once per x86 ISA level (DWCONV_MAX_ISA); a level above this CPU's would
+// only run a lower level's kernels again, so it is skipped, visibly (exit 77: ctest's skip).
+int main(int argc, char **argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (const char *env = std::getenv("DWCONV_MAX_ISA")) {
+    for (dwconv::Isa isa : {dwconv::Isa::kBaseline, dwconv::Isa::kSse41, dwconv::Isa::kAvx2, dwconv::Isa::kAvx512,
+                            dwconv::Isa::kAvx512Zen4}) {
+      if (std::strcmp(env, dwconv::isa_name(isa)) == 0 && static_cast<int>(isa) > static_cast<int>(dwconv::cpu_isa())) {
+        std::printf("[SKIP] this CPU lacks %s (it runs %s): the %s kernels cannot run here\n", env,
+                    dwconv::isa_name(dwconv::cpu_isa()), env);
+        return 77;
+      }
+    }
+  }
+  return RUN_ALL_TESTS();
+}

@@ -227,8 +227,9 @@ int cmd_tune(int argc, char **argv) {
   std::vector<dwconv_bench::NamedShape> mine;
   for (size_t i = 0; i < shapes.size(); i++)
     if (int(i % shard_n) == shard_i) mine.push_back(shapes[i]);
-  // The recorded target: this machine's ISA level, or the Halide target a remote runner ran.
-  o.target = target == "host" ? std::string("x86-64-") + dwconv::isa_name(dwconv::active_isa()) : target;
+  // The recorded target: the x86 ISA level compiled for (the build generates that multi-target
+  // variant from it), or the Halide target a remote runner ran.
+  o.target = recorded_target(target);
   o.commit = git_commit();
   const bool tty = isatty(STDOUT_FILENO) && !json_out;
   Progress progress;
@@ -434,7 +435,7 @@ int cmd_measure(int argc, char **argv) {
   for (Candidate &c : cands) {
     labels.push_back(c.scheduler != "dwconv" ? c.scheduler : c.params.empty() ? "default" : c.params);
     if (c.scheduler != "dwconv") continue;
-    std::map<std::string, int> merged = parse_params(param_space(family).default_params(p));
+    std::map<std::string, int> merged = parse_params(param_space(family).default_params(p, space_target(o.target)));
     for (const auto &kv : parse_params(c.params)) merged[kv.first] = kv.second;
     c.params = params_string(merged);
   }

@@ -3,7 +3,8 @@
 autoschedulers, all measured by the tuner at 1 thread, the finalists interleaved) and where the
 tuned build stands against the peers (from bench/report.py's report.json).
 
-usage: main_report.py DISTILLED.json REPORT.json SHAPES.csv
+usage: main_report.py DISTILLED.json REPORT.json SHAPES.csv [TARGET]
+TARGET: the entries of that target only (e.g. x86-64-avx2, this machine's ISA level); default all.
 """
 import json
 import math
@@ -39,7 +40,9 @@ def shape_rows(path):
 
 def main():
     distilled, report, shapes_csv = sys.argv[1:4]
-    entries = {e["workload"]: e for e in json.load(open(distilled))["entries"] if e["threads"] == 1}
+    target = sys.argv[4] if len(sys.argv) > 4 else None
+    entries = {e["workload"]: e for e in json.load(open(distilled))["entries"]
+               if e["threads"] == 1 and (target is None or e["target"] == target)}
     results = json.load(open(report))["results"]
     bench = {(r["shape"], r["impl"], r["threads"]): r for r in results}
     rows = shape_rows(shapes_csv)

@@ -52,20 +52,22 @@ ParamSpace make_x86_space() {
             {"rows_per_task", {1, 2, 4, 8, 16}},
             {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
             {"tile_w", {1, 2, 3, 4, 5, 6, 7, 8}}};
-  // 32 vector registers on AVX-512 (16 on AVX2, which the same kernel also serves): keep the
-  // accumulators of a register tile within 24 so filter and input vectors still fit.
-  s.valid = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+  // 32 vector registers on AVX-512, 16 on AVX2 and SSE (each ISA level is tuned on its own):
+  // keep the accumulators of a register tile within 3/4 of them so that input vectors and some
+  // filter vectors still fit.
+  s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
     const int acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
-    return acc >= 1 && acc <= 24 && enough_tasks(p, 16 * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
+    return acc >= 1 && acc <= t.max_accumulators &&
+           enough_tasks(p, t.lanes * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
   };
-  s.default_params = [](const dwconv::Problem &p) {
+  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &t) {
     dwconv::WorkloadShape w = shape_of(p);
-    return dwconv::to_string(dwconv::default_x86_params(&w, 16));
+    return dwconv::to_string(dwconv::default_x86_params(&w, t.lanes));
   };
-  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
     const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
     double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
-    if (acc > 24) eff *= 0.3;
+    if (acc > t.max_accumulators) eff *= 0.3;
     // M <= 2 is fastest reading the input in place (the padding selects partitioned away), all
     // channel tiles at each column tile (contiguous rows); M > 2 needs the replicated input
     // staged, in whole chunks of lcm(M, 16) channels (x86.cpp: staged_chunk).
@@ -75,7 +77,7 @@ ParamSpace make_x86_space() {
     if (m > 2 && stage != 0) {
       dwconv::X86Params x;
       x.stage_input = stage, x.vectors = v.at("vectors"), x.channel_tiles_per_task = v.at("channel_tiles_per_task");
-      if (dwconv::staged_chunk(x, m, 16) == 0) eff *= 0.4;  // a gather per staged vector
+      if (dwconv::staged_chunk(x, m, t.lanes) == 0) eff *= 0.4;  // a gather per staged vector
     }
     if (m <= 2 && stage != 0) eff *= 0.7;
     if (stage == 0 && outer) eff *= 0.9;
@@ -96,25 +98,25 @@ ParamSpace make_arm_neon_space() {
             {"vectors", {1, 2, 3, 4}},    {"tile_w", {1, 2, 3, 4, 6}},    {"tile_h", {1, 2}},
             {"rows_per_task", {1, 2, 4, 8, 16}}, {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
             {"specialize_strides", {0, 1}}, {"stage_input", {0, 1}}, {"unroll_taps", {0, 1}}};
-  s.valid = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
-    return v.at("s1_vectors") * v.at("s1_tile_w") * v.at("s1_tile_h") <= 24 &&
-           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= 24 &&
-           enough_tasks(p, 4 * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
+  s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
+    return v.at("s1_vectors") * v.at("s1_tile_w") * v.at("s1_tile_h") <= t.max_accumulators &&
+           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= t.max_accumulators &&
+           enough_tasks(p, t.lanes * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
   };
-  s.default_params = [](const dwconv::Problem &p) {
+  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::params_to_string(dwconv::default_arm_neon_params(&w, w.kw, w.kh));
   };
   // NEON: 2 FMA pipes of 4-cycle latency (Neoverse N1, Cortex-A76) want >= 8 independent
   // accumulators; no gathers, so M > 1 needs the staged input; loads are the limit, which a
   // taller tile (shared input rows) relieves.
-  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
     const bool unit = p.params.stride_w == 1 && p.params.stride_h == 1 && p.params.dilation_w == 1 &&
                       p.params.dilation_h == 1 && v.at("specialize_strides");
     const std::string pre = unit ? "s1_" : "";
     const double acc = v.at(pre + "vectors") * v.at(pre + "tile_w") * v.at(pre + "tile_h");
     double eff = std::min(acc, 8.0) / 8.0;
-    if (acc > 24) eff *= 0.3;
+    if (acc > t.max_accumulators) eff *= 0.3;
     if (v.at(pre + "tile_h") > 1 && unit) eff *= 1.1;
     if (p.filter.m > 1 && !v.at("stage_input")) eff *= 0.4;
     if (!v.at("specialize_strides")) eff *= 0.5;
@@ -132,18 +134,18 @@ ParamSpace make_cuda_space() {
   s.dims = {{"threads_co", {8, 16, 32, 64}}, {"threads_x", {1, 2, 4, 8, 16}}, {"threads_y", {1, 2, 4, 8}},
             {"co_per_thread", {1, 2, 4}},    {"tile_x", {1, 2, 4}},            {"tile_y", {1, 2, 4}},
             {"stage_input", {0, 1}},         {"unroll_taps", {0, 1}}};
-  s.valid = [](const dwconv::Problem &, const std::map<std::string, int> &v) {
+  s.valid = [](const dwconv::Problem &, const SpaceTarget &, const std::map<std::string, int> &v) {
     const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
     return threads % 32 == 0 && threads <= 1024;
   };
-  s.default_params = [](const dwconv::Problem &p) {
+  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::params_to_string(dwconv::default_cuda_params(&w));
   };
   // CUDA: memory-bound on most depthwise shapes; enough warps in flight per SM (blocks of
   // 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
   // register reuse of the taps, shared-memory staging for stride 1-2.
-  s.efficiency = [](const dwconv::Problem &p, const std::map<std::string, int> &v) {
+  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &, const std::map<std::string, int> &v) {
     const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
     double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
     if (v.at("threads_co") < 32) eff *= 0.6;  // a warp spans several pixels: split lines
@@ -161,10 +163,28 @@ ParamSpace make_cuda_space() {
 
 }  // namespace
 
+namespace {
+Halide::Target halide_target(const std::string &target) {
+  return target == "host" ? Halide::get_host_target() : Halide::Target(target);
+}
+}  // namespace
+
 std::string family_of_target(const std::string &target) {
-  const Halide::Target t = target == "host" ? Halide::get_host_target() : Halide::Target(target);
+  const Halide::Target t = halide_target(target);
   if (t.has_feature(Halide::Target::CUDA)) return "cuda";
   return t.arch == Halide::Target::ARM ? "arm_neon" : "x86";
+}
+
+std::string recorded_target(const std::string &target) {
+  return family_of_target(target) == "x86" ? "x86-64-" + dwconv::x86_isa_level(halide_target(target)) : target;
+}
+
+SpaceTarget space_target(const std::string &target) {
+  const Halide::Target t = halide_target(target);
+  const std::string family = family_of_target(target);
+  if (family == "x86") return {t.natural_vector_size<float>(), dwconv::x86_max_accumulators(t)};
+  if (family == "arm_neon") return {4, 24};  // 32 x 128-bit registers
+  return {};  // CUDA: no register tile of vectors
 }
 
 const ParamSpace &param_space(const std::string &family) {
@@ -200,7 +220,8 @@ namespace {
 // after every measurement of this workload. Predicts log microseconds.
 class CostModel {
  public:
-  CostModel(const dwconv::Problem &p, const ParamSpace &space) : problem_(p), space_(space), flops_(dwconv_bench::flops(p)) {}
+  CostModel(const dwconv::Problem &p, const ParamSpace &space, const SpaceTarget &target)
+      : problem_(p), space_(space), target_(target), flops_(dwconv_bench::flops(p)) {}
 
   std::vector<double> features(const std::map<std::string, int> &v) const {
     std::vector<double> f = {1.0};
@@ -216,7 +237,7 @@ class CostModel {
   }
 
   double prior(const std::map<std::string, int> &v) const {
-    const double eff = std::max(1e-3, space_.efficiency(problem_, v));
+    const double eff = std::max(1e-3, space_.efficiency(problem_, target_, v));
     return std::log(flops_ / (50e3 * eff));  // log microseconds at ~50 GFLOP/s for eff = 1
   }
 
@@ -258,6 +279,7 @@ class CostModel {
 
   const dwconv::Problem &problem_;
   const ParamSpace &space_;
+  const SpaceTarget target_;
   double flops_;
   std::vector<std::vector<double>> xs_;
   std::vector<double> ys_;
@@ -293,6 +315,7 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
 TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress) {
   const dwconv::Problem &p = shape.problem;
   const ParamSpace &space = param_space(family_of_target(o.measure.target));
+  const SpaceTarget st = space_target(o.measure.target);
   const std::string key = dwconv::workload_key(p);
   const double flops = dwconv_bench::flops(p);
   auto start = Clock::now();  // of the search: moved past the autoscheduler baselines below
@@ -300,7 +323,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const MeasureOptions &mo = o.measure;
   TuneResult res;
   res.workload = key;
-  CostModel model(p, space);
+  CostModel model(p, space, st);
   std::set<std::string> seen;
   std::vector<std::pair<double, std::string>> measured;  // (median_us, params) of ok candidates
   int trial = 0;
@@ -331,7 +354,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   // What this database already knows about the workload (resume, or baselines of earlier runs).
   // One spelling per point (keys in order), so that the default found again by the search is
   // recognized as seen.
-  const std::string dflt = params_string(parse_params(space.default_params(p)));
+  const std::string dflt = params_string(parse_params(space.default_params(p, st)));
   std::set<std::string> have_baseline;
   int other_code = 0;
   for (const json &r : db.records()) {
@@ -422,7 +445,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
         std::map<std::string, int> v = point;
         v[name] = x;
         const std::string ps = params_string(v);
-        if (space.valid(shape.problem, v) && !seen.count(ps)) batch.push_back({"dwconv", ps, false});
+        if (space.valid(shape.problem, st, v) && !seen.count(ps)) batch.push_back({"dwconv", ps, false});
       }
       // What the budget still allows (the reference point costs one more).
       const long fits = long(time_left() / candidate_cost()) - 1;
@@ -474,7 +497,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
           if (pick(2)) x = other.at(k);
       }
       v = mutate(v);
-      if (!space.valid(shape.problem, v)) continue;
+      if (!space.valid(shape.problem, st, v)) continue;
       std::string s = params_string(v);
       if (seen.count(s) || proposed.count(s)) continue;
       proposed.insert(s);

@@ -14,18 +14,27 @@
 
 namespace dwconv_tuner {
 
+// What a parameter space depends on beyond the family: the vector width in floats and the
+// register tile's accumulator budget of the target the candidates are built for (x86: 16 lanes
+// and 24 accumulators on AVX-512, 8 and 12 on AVX2).
+struct SpaceTarget {
+  int lanes = 16;
+  int max_accumulators = 24;
+};
+SpaceTarget space_target(const std::string &target);
+
 // A family's parameter space: the fields of its params struct (visit_fields) with the values
 // the search may give them, and the family's constraints.
 struct ParamSpace {
   std::string family;
   std::vector<std::pair<std::string, std::vector<int>>> dims;
   // Whether a point is a candidate for this workload (register budget, enough parallel tasks).
-  std::function<bool(const dwconv::Problem &, const std::map<std::string, int> &)> valid;
-  std::function<std::string(const dwconv::Problem &)> default_params;
+  std::function<bool(const dwconv::Problem &, const SpaceTarget &, const std::map<std::string, int> &)> valid;
+  std::function<std::string(const dwconv::Problem &, const SpaceTarget &)> default_params;
   // The cost model's analytic prior: the fraction of the family's attainable speed a point
   // should reach (register tile, latency hiding, staging), in (0, 1]. The search learns the
   // rest from this run's measurements.
-  std::function<double(const dwconv::Problem &, const std::map<std::string, int> &)> efficiency;
+  std::function<double(const dwconv::Problem &, const SpaceTarget &, const std::map<std::string, int> &)> efficiency;
   // Halide's autoschedulers that schedule this family's targets: the baselines of a tune run.
   std::vector<std::string> autoschedulers;
 };
@@ -35,6 +44,10 @@ const ParamSpace &param_space(const std::string &family);
 // The schedule family a Halide target string ("host" = this machine) is scheduled with, as the
 // generator decides it: "cuda", "arm_neon" or "x86".
 std::string family_of_target(const std::string &target);
+// The target name a database record carries: for x86, "x86-64-<ISA level>" (avx512_zen4,
+// avx512, avx2, sse41, baseline: the multi-target variant of the build it tunes, and the key the
+// build generates that variant's parameters from); other targets as given.
+std::string recorded_target(const std::string &target);
 
 std::string params_string(const std::map<std::string, int> &values);
 std::map<std::string, int> parse_params(const std::string &s);

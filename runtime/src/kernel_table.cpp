@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "dwconv_kernel_table.inc"
+#include "isa_params.h"
 #include "problem_check.h"
 
 namespace dwconv {
@@ -19,6 +20,21 @@ const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 int fit(const KernelInfo &k, const Problem &p) {
   if (!kernel_serves(k, p)) return -1;
   return (k.kernel_w != 0 ? 2 : 0) + (k.multiplier != 0 ? 1 : 0);
+}
+
+// What the variant of a tuned kernel that this CPU runs was generated with (isa_params.h).
+std::string tuned_variant(const KernelInfo &k) {
+  if (std::strcmp(k.family, "x86") != 0) return std::string("(") + k.schedule + ")";
+  const std::string level = isa_name(active_isa());
+  std::string from;
+  const std::string params = params_for_level(k.schedule, level, &from);
+  if (params.empty())
+    return "this CPU runs its " + level + " variant, which has no tuning entry: heuristic schedule for " + level +
+           " at the workload's shape (tuned for " + levels_in(k.schedule) + "; tune on this machine: scripts/run)";
+  if (from != level)
+    return "this CPU runs its " + level + " variant, with the parameters tuned on " + from +
+           " (same vector width) (" + params + ")";
+  return level + " variant (" + params + ")";
 }
 
 }  // namespace
@@ -46,7 +62,7 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
   for (int i = 0; i < kernel_count() && !general_only; i++) {
     if (key != kKernels[i].workload) continue;  // general kernels have workload ""
     if (kernel_serves(kKernels[i], p)) {
-      if (reason) *reason = std::string("tuned for workload ") + key + " (" + kKernels[i].schedule + ")";
+      if (reason) *reason = "tuned for workload " + key + ": " + tuned_variant(kKernels[i]);
       return i;
     }
     tuned_but_strided = true;  // the key matches, so only the layout can refuse it

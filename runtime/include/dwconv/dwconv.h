@@ -142,7 +142,8 @@ struct KernelDesc {
   std::string family;  // schedule family, e.g. "x86"
   int kernel_w = 0, kernel_h = 0;  // 0: any size
   int multiplier = 0;              // serves only this M; 0: any M
-  std::string schedule;            // schedule parameters it was generated with
+  std::string schedule;            // schedule parameters it was generated with (x86 tuned
+                                   // kernels: per ISA level, "avx2@k=v,.../avx512_zen4@...")
   std::string workload;            // tuned for this workload_key() only; "" = general
 };
 std::vector<KernelDesc> available_kernels();
