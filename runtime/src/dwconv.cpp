@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "HalideRuntime.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include "kernel_table.h"
 #include "problem_check.h"
 #include "thread_pool.h"
@@ -59,11 +62,34 @@ Isa isa_needed(int count, const uint64_t *features) {
 
 std::atomic<int> g_dispatched_isa{-1};
 
+// Whether the CPU has what the Zen 4 / Sapphire Rapids level adds to AVX-512 Skylake: Halide's
+// runtime does not know the avx512_zen4 feature (it counts an unknown feature as available:
+// alone, it is "available" on any CPU, an AVX2-only Zen 3 included), so dwconv asks cpuid for
+// the AVX512-VNNI and AVX512-BF16 that both those CPUs have and Skylake / Ice Lake lack, on top
+// of the AVX-512 Skylake set that Halide checks.
+bool cpu_has_zen4_level() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, nullptr) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    const bool vnni = (c >> 11) & 1;
+    __cpuid_count(7, 1, a, b, c, d);
+    const bool bf16 = (a >> 5) & 1;
+    return vnni && bf16;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 // The generated dispatchers ask this, most capable target first, once per kernel per process.
 int can_use_target_features(int count, const uint64_t *features) {
   const int needed = static_cast<int>(isa_needed(count, features));
   if (needed > g_max_isa.load()) return 0;
   if (!halide_default_can_use_target_features(count, features)) return 0;
+  if (needed == static_cast<int>(Isa::kAvx512Zen4) && !cpu_has_zen4_level()) return 0;
   int prev = g_dispatched_isa.load();
   while (needed > prev && !g_dispatched_isa.compare_exchange_weak(prev, needed)) {
   }
@@ -162,7 +188,7 @@ Isa cpu_isa() {
     for (auto f : fs) words[f / 64] |= uint64_t(1) << (f % 64);
     return halide_default_can_use_target_features(kFeatureWords, words) != 0;
   };
-  if (supports({halide_target_feature_avx512_zen4})) return Isa::kAvx512Zen4;
+  if (supports({halide_target_feature_avx512_skylake}) && cpu_has_zen4_level()) return Isa::kAvx512Zen4;
   if (supports({halide_target_feature_avx512_skylake})) return Isa::kAvx512;
   if (supports({halide_target_feature_avx, halide_target_feature_avx2, halide_target_feature_fma,
                 halide_target_feature_f16c}))
