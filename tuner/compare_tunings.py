@@ -6,6 +6,8 @@ compiled, checked and timed interleaved in one `dwconv measure` process, so that
 not a comparison of two noisy runs. Prints one line per shape and the geometric means.
 
   tuner/compare_tunings.py build/tuning/seed1.json build/tuning/seed2.json
+  tuner/compare_tunings.py tuned.json tuned.json --target-a x86-64-avx512_zen4 --target-b x86-64-avx2
+    (here: what this machine gets from another level's parameters vs its own)
 """
 import argparse
 import json
@@ -16,9 +18,14 @@ import sys
 from main_report import geomean, shape_rows, workload_key
 
 
-def winners(path, threads):
+def winners(path, threads, target):
+    """workload -> params of one target's entries (a file may hold several ISA levels)."""
     with open(path) as f:
-        return {e["workload"]: e["params"] for e in json.load(f)["entries"] if e["threads"] == threads}
+        entries = [e for e in json.load(f)["entries"] if e["threads"] == threads]
+    targets = sorted({e["target"] for e in entries})
+    if target is None and len(targets) > 1:
+        sys.exit(f"{path} holds entries of {', '.join(targets)}: say which with --target-a/--target-b")
+    return {e["workload"]: e["params"] for e in entries if target is None or e["target"] == target}
 
 
 def main():
@@ -28,11 +35,13 @@ def main():
     ap.add_argument("--shapes", default="bench/shapes.csv")
     ap.add_argument("--dwconv", default="build/tuner/dwconv", help="the dwconv command-line tool")
     ap.add_argument("--threads", type=int, default=1, help="the thread count the entries were tuned at")
+    ap.add_argument("--target-a", help="A's entries of this target only (e.g. x86-64-avx512_zen4)")
+    ap.add_argument("--target-b", help="B's entries of this target only (e.g. x86-64-avx2)")
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--tolerance", type=float, default=0.05, help="B/A counts as agreeing within this")
     args = ap.parse_args()
 
-    a, b = winners(args.a, args.threads), winners(args.b, args.threads)
+    a, b = winners(args.a, args.threads, args.target_a), winners(args.b, args.threads, args.target_b)
     rows = []
     for row in shape_rows(args.shapes):
         name, key = row[0], workload_key(row)
