@@ -278,8 +278,7 @@ TEST(Isa, ForcedLevelIsTheActiveOne) {
     return;
   }
   Isa want = Isa::kAvx512Zen4;
-  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4})
-    if (std::strcmp(env, isa_name(i)) == 0) want = i;
+  ASSERT_TRUE(isa_from_name(env, &want).ok()) << env;
   if (static_cast<int>(want) > static_cast<int>(cpu)) GTEST_SKIP() << "this CPU lacks " << env;
   EXPECT_EQ(active_isa(), want);
   // The kernels' own dispatchers picked exactly this level.
@@ -333,6 +332,20 @@ TEST(IsaParams, TunedKernelReasonNamesTheLevel) {
     EXPECT_NE(why.find(level), std::string::npos) << why;
   }
   if (tuned == 0) GTEST_SKIP() << "no tuned x86 kernels in this build";
+}
+
+TEST(Isa, NamesRoundTripAndAnUnknownOneIsRefused) {
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
+    Isa back = Isa::kBaseline;
+    ASSERT_TRUE(isa_from_name(isa_name(i), &back).ok()) << isa_name(i);
+    EXPECT_EQ(back, i);
+  }
+  Isa isa = Isa::kSse41;
+  Status s = isa_from_name("avx10", &isa);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'avx10' is not an ISA level (baseline, sse41, avx2, avx512, avx512_zen4)"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(isa, Isa::kSse41);  // untouched
 }
 
 TEST(Isa, CannotChangeAfterFirstConvolution) {

@@ -130,6 +130,20 @@ if "$bin" tune --shapes cuda_shapes.csv --db as.jsonl --budget-seconds 2 --autos
 fi
 grep -q "NAME.key=value" err6.log || { cat err6.log; fail "no form given for --autoscheduler-param"; }
 
+# 5b. The recorded target is the x86 ISA level compiled for, the key the build generates that
+# variant's parameters from: x86-64-avx2 for an AVX2 Halide target, on any x86 host; a host
+# run records this CPU's level (dwconv info's isa).
+"$bin" tune --shapes shapes.csv --db avx2.jsonl --budget-seconds 4 --seed 1 --no-autoschedulers --shard 0/2 \
+  --target x86-64-linux-avx-avx2-f16c-fma-sse41 > avx2.log 2>&1 || { cat avx2.log; fail "tune for an AVX2 target"; }
+host_level=$("$bin" info small_a --shapes shapes.csv | awk '/^isa:/ {print $2}')
+HOST_LEVEL=$host_level python3 - <<'PY' || fail "recorded targets"
+import json, os
+recs = [json.loads(l) for l in open("avx2.jsonl")]
+assert recs and all(r["target"] == "x86-64-avx2" for r in recs), {r["target"] for r in recs}
+host = {json.loads(l)["target"] for l in open("db.jsonl")}
+assert host == {"x86-64-" + os.environ["HOST_LEVEL"]}, host
+PY
+
 # 6. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log
 grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no kernel"; }

@@ -96,18 +96,6 @@ int can_use_target_features(int count, const uint64_t *features) {
   return 1;
 }
 
-Status isa_from_name(const char *name, Isa *isa) {
-  std::string names;
-  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
-    if (std::strcmp(name, isa_name(i)) == 0) {
-      *isa = i;
-      return Status::Ok();
-    }
-    names += std::string(names.empty() ? "" : ", ") + isa_name(i);
-  }
-  return Status(StatusCode::kInvalidArgument, std::string("DWCONV_MAX_ISA='") + name + "' is not one of " + names);
-}
-
 Status init_runtime() {
   static Status status = [] {
     halide_set_error_handler(capture_halide_error);
@@ -116,7 +104,7 @@ Status init_runtime() {
     if (const char *env = std::getenv("DWCONV_MAX_ISA")) {
       Isa isa = Isa::kAvx512Zen4;
       Status s = isa_from_name(env, &isa);
-      if (!s.ok()) return s;
+      if (!s.ok()) return Status(s.code(), "DWCONV_MAX_ISA: " + s.message());
       g_max_isa = static_cast<int>(isa);
     }
     return Status::Ok();
@@ -176,6 +164,18 @@ const char *isa_name(Isa isa) {
     case Isa::kAvx512Zen4: return "avx512_zen4";
   }
   return "?";
+}
+
+Status isa_from_name(const char *name, Isa *isa) {
+  std::string names;
+  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
+    if (std::strcmp(name, isa_name(i)) == 0) {
+      *isa = i;
+      return Status::Ok();
+    }
+    names += std::string(names.empty() ? "" : ", ") + isa_name(i);
+  }
+  return Status(StatusCode::kInvalidArgument, std::string("'") + name + "' is not an ISA level (" + names + ")");
 }
 
 Isa cpu_isa() {

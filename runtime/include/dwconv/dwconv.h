@@ -191,6 +191,8 @@ void activation_bounds(const ConvParams &params, float *lo, float *hi);
 // extensions of AMD Zen 4 / Intel Sapphire Rapids (VNNI, BF16, ...), code tuned for Zen 4.
 enum class Isa { kBaseline = 0, kSse41, kAvx2, kAvx512, kAvx512Zen4 };
 const char *isa_name(Isa isa);
+// The level isa_name() spells `name`; an error naming the levels if none does.
+Status isa_from_name(const char *name, Isa *isa);
 // Highest level this CPU supports.
 Isa cpu_isa();
 // Limit the kernels to `isa` (for testing and for reproducing results across machines). Must be
