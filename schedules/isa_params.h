@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dwconv {
@@ -23,66 +24,64 @@ inline int x86_level_lanes(const std::string &level) {
   return level == "avx2" ? 8 : 4;
 }
 
+// The ISA levels, as dwconv::isa_name() spells them.
+inline constexpr const char *kX86Levels[] = {"avx512_zen4", "avx512", "avx2", "sse41", "baseline"};
+
+// The sections of a per-level text, in order, as (level, parameters); a section without '@' has
+// an empty level (check_level_text() refuses it). A text without '@' has no sections.
+inline std::vector<std::pair<std::string, std::string>> level_sections(const std::string &text) {
+  std::vector<std::pair<std::string, std::string>> sections;
+  if (text.find('@') == std::string::npos) return sections;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find('/', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string section = text.substr(start, end - start);
+    const size_t at = section.find('@');
+    if (at == std::string::npos) sections.emplace_back("", section);
+    else sections.emplace_back(section.substr(0, at), section.substr(at + 1));
+    start = end + 1;
+  }
+  return sections;
+}
+
 // The parameters for `level` out of a per-level text: its own section; else the section of a
 // level with the same vector width and register file (avx512 <-> avx512_zen4), whose level is
 // then written to *from; else "" (no entry: the heuristic default for that level). A text
 // without sections is returned whole, for every level.
 inline std::string params_for_level(const std::string &text, const std::string &level, std::string *from = nullptr) {
-  if (text.find('@') == std::string::npos) {
+  const auto sections = level_sections(text);
+  if (sections.empty()) {
     if (from) *from = level;
     return text;
   }
-  std::string same_width, same_width_level;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('/', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string section = text.substr(start, end - start);
-    const size_t at = section.find('@');
-    if (at != std::string::npos) {
-      const std::string name = section.substr(0, at), params = section.substr(at + 1);
-      if (name == level) {
-        if (from) *from = level;
-        return params;
-      }
-      if (same_width_level.empty() && x86_level_lanes(name) == x86_level_lanes(level)) {
-        same_width = params;
-        same_width_level = name;
-      }
+  const std::pair<std::string, std::string> *same_width = nullptr;
+  for (const auto &section : sections) {
+    if (section.first == level) {
+      if (from) *from = level;
+      return section.second;
     }
-    start = end + 1;
+    if (!same_width && !section.first.empty() && x86_level_lanes(section.first) == x86_level_lanes(level))
+      same_width = &section;
   }
-  if (from) *from = same_width_level;
-  return same_width;
+  if (from) *from = same_width ? same_width->first : "";
+  return same_width ? same_width->second : "";
 }
 
 // The levels a per-level text has sections for, "avx512_zen4, avx2" ("" without sections).
 inline std::string levels_in(const std::string &text) {
   std::string levels;
-  for (size_t start = 0, at; (at = text.find('@', start)) != std::string::npos;) {
-    levels += (levels.empty() ? "" : ", ") + text.substr(start, at - start);
-    start = text.find('/', at);
-    if (start == std::string::npos) break;
-    start++;
-  }
+  for (const auto &section : level_sections(text)) levels += (levels.empty() ? "" : ", ") + section.first;
   return levels;
 }
 
-// "" when every section of a per-level text names a level ("avx512_zen4", "avx512", "avx2",
-// "sse41", "baseline"), else what is wrong.
+// "" when every section of a per-level text names a level of kX86Levels, else what is wrong.
 inline std::string check_level_text(const std::string &text) {
-  if (text.find('@') == std::string::npos) return "";
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('/', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string section = text.substr(start, end - start);
-    const std::string name = section.substr(0, section.find('@'));
-    if (section.find('@') == std::string::npos)
-      return "schedule section '" + section + "' names no ISA level (LEVEL@key=value,...)";
-    if (name != "avx512_zen4" && name != "avx512" && name != "avx2" && name != "sse41" && name != "baseline")
+  for (const auto &[name, params] : level_sections(text)) {
+    if (name.empty()) return "schedule section '" + params + "' names no ISA level (LEVEL@key=value,...)";
+    bool known = false;
+    for (const char *l : kX86Levels) known |= name == l;
+    if (!known)
       return "schedule section for '" + name + "': not an x86 ISA level (avx512_zen4, avx512, avx2, sse41, baseline)";
-    start = end + 1;
   }
   return "";
 }

@@ -305,6 +305,8 @@ TEST(IsaParams, EachLevelGetsItsOwnSectionElseSameWidthElseNone) {
   // A text without levels (a JIT candidate, an older database) serves every level.
   EXPECT_EQ(params_for_level("vectors=3", "sse41", &from), "vectors=3");
   EXPECT_EQ(params_for_level("", "avx2", &from), "");
+  // A section without a level (refused by check_level_text) serves no level, not even by width.
+  EXPECT_EQ(params_for_level("avx2@vectors=1/tile_w=4", "sse41", &from), "");
   EXPECT_EQ(levels_in(text), "avx512_zen4, avx2");
   EXPECT_EQ(levels_in("vectors=3"), "");
   EXPECT_EQ(check_level_text(text), "");
