@@ -144,6 +144,20 @@ host = {json.loads(l)["target"] for l in open("db.jsonl")}
 assert host == {"x86-64-" + os.environ["HOST_LEVEL"]}, host
 PY
 
+# 5c. Parallel builds: a batch compiled three at a time (two hand schedules, an autoscheduler, a
+# candidate that cannot compile) gives each candidate the status it gets compiled one at a
+# time, and every good one checked against the naive loop and timed.
+for jobs in 1 3; do
+  if "$bin" measure small_a --shapes shapes.csv --repeats 2 --build-jobs $jobs --params "" \
+    --params "vectors=1,tile_w=2" --scheduler Mullapudi2016 --params "no_such_knob=1" > jobs$jobs.log 2>&1; then
+    fail "a broken candidate must make measure exit 1 (--build-jobs $jobs)"
+  fi
+  [ "$(grep -c 'GFLOP/s' jobs$jobs.log)" -eq 3 ] || { cat jobs$jobs.log; fail "--build-jobs $jobs: three good candidates timed"; }
+  grep -q "compile_error: unknown schedule parameter 'no_such_knob'" jobs$jobs.log || fail "--build-jobs $jobs: broken one"
+done
+if "$bin" measure small_a --shapes shapes.csv --build-jobs 0 2> err7.log; then fail "--build-jobs 0 accepted"; fi
+grep -q "build-jobs must be >= 1" err7.log || { cat err7.log; fail "--build-jobs 0: no reason"; }
+
 # 6. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log
 grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no kernel"; }

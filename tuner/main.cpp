@@ -62,6 +62,10 @@ options:
                          32 took 36-56 s a shape here, over 180 s on batch8 and seed_big)
   --baseline-timeout S   seconds one autoscheduler baseline may take, scheduling included
                          (default 180; a baseline past it is recorded as a timeout)
+  --build-jobs N         candidates compiled at once, one per thread (default: one per CPU);
+                         a batch is timed after all of it is built, never during a compile.
+                         The search measures this many candidates a round, so the same seed
+                         proposes the same candidates only with the same N
   --json                 one JSON object per measurement on stdout
   --rotate-mib X         time over copies of input/output of about X MiB (default 0: one warm
                          buffer, as the benchmark; 16: data from DRAM)
@@ -110,7 +114,7 @@ options:
                     warm, as the benchmark does; 16 = data from DRAM)
   --output-offset B the output starts B bytes past a 4 KiB boundary after the input (default 0)
   --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
-  --runner, --ssh-option, --runner-binary, --linker   as for dwconv tune
+  --runner, --ssh-option, --runner-binary, --linker, --build-jobs   as for dwconv tune
   --shapes FILE     where SHAPE names come from
 )";
 
@@ -118,7 +122,7 @@ options:
 bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   std::string a = argv[i];
   if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker" && a != "--rotate-mib" &&
-      a != "--output-offset")
+      a != "--output-offset" && a != "--build-jobs")
     return false;
   if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
   std::string v = argv[++i];
@@ -127,6 +131,10 @@ bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   else if (a == "--runner-binary") m.runner_binary = v;
   else if (a == "--rotate-mib") m.rotate_mib = std::stod(v);
   else if (a == "--output-offset") m.output_offset = size_t(std::stoul(v));
+  else if (a == "--build-jobs") {
+    m.build_jobs = std::stoi(v);
+    if (m.build_jobs < 1) throw std::invalid_argument("--build-jobs must be >= 1, got " + v);
+  }
   else m.linker = v;
   return true;
 }

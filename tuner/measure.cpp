@@ -1,15 +1,19 @@
 #include "measure.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "Halide.h"
 #include "bench_data.h"
@@ -22,6 +26,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Runs fn(i) for every i < n on up to `jobs` threads, each taking the next index; fn must not
+// throw. Halide compiles independent pipelines on separate threads (its compiler shares no
+// mutable state between them; the JIT runtime and the generator registry lock their own).
+void for_each_parallel(size_t n, int jobs, const std::function<void(size_t)> &fn) {
+  const size_t workers = std::min(n, size_t(std::max(jobs, 1)));
+  if (workers <= 1) {
+    for (size_t i = 0; i < n; i++) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; w++)
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  for (auto &t : pool) t.join();
+}
+
 void load_autoscheduler(const std::string &name) {
   static const std::map<std::string, std::string> libs = {{"Adams2019", "adams2019"},
                                                           {"Mullapudi2016", "mullapudi2016"},
@@ -29,6 +51,8 @@ void load_autoscheduler(const std::string &name) {
                                                           {"Anderson2021", "anderson2021"}};
   auto it = libs.find(name);
   if (it == libs.end()) throw std::invalid_argument("unknown autoscheduler " + name);
+  static std::mutex loading;
+  std::lock_guard<std::mutex> lock(loading);
   Halide::load_plugin(std::string(DWCONV_HALIDE_LIBDIR) + "/libautoschedule_" + it->second + ".so");
 }
 
@@ -159,15 +183,17 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   }
   std::vector<Halide::Callable> fns(cands.size());
   std::vector<std::string> built(cands.size());
-  for (size_t i = 0; i < cands.size(); i++) {
+  for_each_parallel(cands.size(), build_jobs(o), [&](size_t i) {
     try {
       fns[i] = build(p, cands[i], o, i);
     } catch (const Halide::Error &e) {
       built[i] = e.what();
     } catch (const std::exception &e) {
       built[i] = e.what();
+    } catch (...) {
+      built[i] = "unknown exception while compiling";
     }
-  }
+  });
   auto run = [&](size_t i, size_t copy, bool checking) -> std::string {
     if (checking) outs[0].fill(std::numeric_limits<float>::quiet_NaN());
     try {
@@ -220,7 +246,10 @@ ChildResult in_child(const std::function<std::string()> &body, double timeout_s)
   ::close(fds[1]);
   std::string text;
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
-  bool timed_out = false;
+  bool timed_out = false, exited = false;
+  int wstatus = 0;
+  // Until end of file or the child's exit: a child forked meanwhile by another thread (parallel
+  // builds) holds a copy of this pipe's write end, so end of file can come later than the exit.
   for (;;) {
     double left_ms = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
     if (left_ms <= 0) {
@@ -228,17 +257,28 @@ ChildResult in_child(const std::function<std::string()> &body, double timeout_s)
       break;
     }
     pollfd pfd{fds[0], POLLIN, 0};
-    int r = ::poll(&pfd, 1, static_cast<int>(std::min(left_ms, 1e9)));
-    if (r <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, n);
+    int r = ::poll(&pfd, 1, static_cast<int>(std::min(left_ms, 100.0)));
+    if (r > 0) {
+      char buf[4096];
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, n);
+    } else if (::waitpid(pid, &wstatus, WNOHANG) == pid) {
+      exited = true;
+      // What it wrote before exiting is in the pipe: read it without blocking.
+      for (;;) {
+        pollfd rest{fds[0], POLLIN, 0};
+        char buf[4096];
+        ssize_t n = ::poll(&rest, 1, 0) > 0 ? ::read(fds[0], buf, sizeof buf) : 0;
+        if (n <= 0) break;
+        text.append(buf, n);
+      }
+      break;
+    }
   }
   ::close(fds[0]);
   if (timed_out) ::kill(pid, SIGKILL);
-  int wstatus = 0;
-  ::waitpid(pid, &wstatus, 0);
+  if (!exited) ::waitpid(pid, &wstatus, 0);
   if (timed_out) return {false, "timeout: killed after " + std::to_string(int(timeout_s)) + " s"};
   if (WIFSIGNALED(wstatus)) return {false, "crash: killed by signal " + std::to_string(WTERMSIG(wstatus))};
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 3) return {false, "crash: " + text};
@@ -300,12 +340,12 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
     return result;
   }
   const std::string dir = tmpl;
-  std::vector<std::string> libs;
-  std::vector<size_t> built_index;
-  for (size_t i = 0; i < cands.size(); i++) {
+  // Each compiled in its own child (several at once): a candidate that makes the compiler hang
+  // is killed like any other. This thread only forks and waits; the children compile.
+  std::vector<ChildResult> compiled(cands.size());
+  for_each_parallel(cands.size(), build_jobs(o), [&](size_t i) {
     const std::string base = dir + "/cand" + std::to_string(i);
-    // Compiled in a child: a candidate that makes the compiler hang is killed like any other.
-    ChildResult r = in_child(
+    compiled[i] = in_child(
         [&]() -> std::string {
           Built b = build_pipeline(p, cands[i], o, i);
           b.pipeline.compile_to_object(base + ".o", b.args, "dwconv_candidate", b.target);
@@ -317,6 +357,12 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
           return "";
         },
         o.timeout_s);
+  });
+  std::vector<std::string> libs;
+  std::vector<size_t> built_index;
+  for (size_t i = 0; i < cands.size(); i++) {
+    const std::string base = dir + "/cand" + std::to_string(i);
+    const ChildResult &r = compiled[i];
     if (!r.ok || !r.text.empty()) {
       const bool timeout = !r.ok && r.text.rfind("timeout", 0) == 0;
       result[i] = {timeout ? "timeout" : "compile_error", 0, 0, 0, r.ok ? r.text : r.text.substr(r.text.find(':') + 2)};
@@ -385,6 +431,13 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
 }
 
 }  // namespace
+
+int build_jobs(const MeasureOptions &o) {
+  if (o.build_jobs > 0) return o.build_jobs;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
                                  const MeasureOptions &o) {

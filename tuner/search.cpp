@@ -505,9 +505,14 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
     if (proposals.empty()) break;
     std::sort(proposals.begin(), proposals.end());
-    // The model's favourite, and every third round one random proposal to keep exploring.
-    std::vector<Candidate> batch = {{"dwconv", proposals[0].second, false}};
-    if (trial % 3 == 2 && proposals.size() > 1) batch.push_back({"dwconv", proposals[1 + pick(proposals.size() - 1)].second, false});
+    // The model's favourites, one per build job (compiled at once), and every third round one
+    // random proposal to keep exploring (in place of the last favourite when there are several).
+    const bool explore = trial % 3 == 2 && proposals.size() > 1;
+    const size_t jobs = size_t(build_jobs(mo));
+    const size_t favourites = std::min(proposals.size() - (explore ? 1 : 0), explore ? std::max<size_t>(1, jobs - 1) : jobs);
+    std::vector<Candidate> batch;
+    for (size_t i = 0; i < favourites; i++) batch.push_back({"dwconv", proposals[i].second, false});
+    if (explore) batch.push_back({"dwconv", proposals[favourites + pick(proposals.size() - favourites)].second, false});
     std::vector<Measurement> ms = timed_measure(batch, mo);
     for (size_t i = 0; i < batch.size(); i++) {
       seen.insert(batch[i].params);
