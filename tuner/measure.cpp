@@ -439,6 +439,10 @@ int build_jobs(const MeasureOptions &o) {
   return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+void prepare(const dwconv::Problem &p, const MeasureOptions &o) {
+  if (o.runner.empty()) workload_data(p);  // a runner elsewhere makes its own
+}
+
 std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
                                  const MeasureOptions &o) {
   if (!o.runner.empty()) {

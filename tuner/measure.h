@@ -64,6 +64,11 @@ struct MeasureOptions {
 // build_jobs resolved: the CPUs this process may run on when 0.
 int build_jobs(const MeasureOptions &o);
 
+// Makes the workload's data and its naive-loop reference output (seconds on the big shapes),
+// which the first measure() of a workload makes otherwise, inside that batch's time. A search
+// calls it first, so that its cost per candidate is what candidates cost.
+void prepare(const dwconv::Problem &problem, const MeasureOptions &options);
+
 // Compiles every candidate, checks each against the naive loop, then times the ones that are
 // right in interleaved rounds (candidate 1, 2, ..., 1, 2, ...) so that drift hits all alike.
 std::vector<Measurement> measure(const dwconv::Problem &problem, const std::vector<Candidate> &candidates,

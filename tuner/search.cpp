@@ -318,6 +318,9 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const SpaceTarget st = space_target(o.measure.target);
   const std::string key = dwconv::workload_key(p);
   const double flops = dwconv_bench::flops(p);
+  // The naive-loop reference first: seed_big's (4 GFLOP) took 10 s, which priced its first
+  // candidate at 25 s and left no budget for a search.
+  prepare(p, o.measure);
   auto start = Clock::now();  // of the search: moved past the autoscheduler baselines below
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   const MeasureOptions &mo = o.measure;
