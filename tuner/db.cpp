@@ -153,7 +153,8 @@ json distill(const std::vector<json> &records) {
   struct Best {
     const json *tuned = nullptr;
     double default_first = 0, default_final = 0;
-    std::map<std::string, double> autoschedulers;
+    // Each autoscheduler's best, and its figure from the final round (measured beside the winner).
+    std::map<std::string, double> autoschedulers, autoschedulers_final;
   };
   std::map<std::string, Best> best;
   auto better = [](const json &a, const json *b) {
@@ -174,13 +175,15 @@ json distill(const std::vector<json> &records) {
         else b.default_first = std::max(b.default_first, r["gflops"].get<double>());
       }
     } else {
-      double &g = b.autoschedulers[r["scheduler"].get<std::string>()];
+      const std::string as = r["scheduler"];
+      double &g = r["final"].get<bool>() ? b.autoschedulers_final[as] : b.autoschedulers[as];
       g = std::max(g, r["gflops"].get<double>());
     }
   }
   json entries = json::array();
   for (auto &[key, b] : best) {
     if (!b.tuned) continue;
+    for (const auto &[as, g] : b.autoschedulers_final) b.autoschedulers[as] = g;
     const json &t = *b.tuned;
     entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
                        {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},

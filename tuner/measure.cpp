@@ -114,7 +114,13 @@ Built build_pipeline(const dwconv::Problem &p, const Candidate &c, const Measure
                          std::to_string(s.output.w));
   }
   Halide::Pipeline pipeline = gen->build_pipeline();
-  if (c.scheduler != "dwconv") pipeline.apply_autoscheduler(t, ctx.autoscheduler_params());
+  if (c.scheduler != "dwconv") {
+    // One at a time: the autoscheduler plugins are not known to be safe to run concurrently
+    // (the compile that follows is).
+    static std::mutex autoscheduling;
+    std::lock_guard<std::mutex> lock(autoscheduling);
+    pipeline.apply_autoscheduler(t, ctx.autoscheduler_params());
+  }
   // The generator's inputs, in declaration order (the outputs follow them in the call).
   std::vector<Halide::Argument> args;
   for (const auto &info : gen->arginfos()) {
