@@ -387,18 +387,19 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   }
 
   // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
-  // Seconds one candidate costs (compile + check + timing), to stop the search in time for the
-  // final re-measurement instead of overshooting the budget.
+  // Seconds a wave of candidates costs (build_jobs compiled at once, then timed), to stop the
+  // search in time for the final re-measurement instead of overshooting the budget.
+  const long jobs = build_jobs(mo);
   double cost_s = 0;
   int cost_n = 0;
   auto timed_measure = [&](const std::vector<Candidate> &batch, const MeasureOptions &opts) {
     const double t0 = elapsed();
     std::vector<Measurement> ms = measure(p, batch, opts);
     cost_s += elapsed() - t0;
-    cost_n += int(batch.size());
+    cost_n += int((batch.size() + jobs - 1) / jobs);
     return ms;
   };
-  auto candidate_cost = [&] { return cost_n ? cost_s / cost_n : 2.0; };
+  auto wave_cost = [&] { return cost_n ? cost_s / cost_n : 2.0; };
   if (!seen.count(dflt)) {
     Candidate c{"dwconv", dflt, true};
     Measurement m = timed_measure({c}, mo)[0];
@@ -424,8 +425,11 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   start += baselines_took;
   res.baseline_s = std::chrono::duration<double>(baselines_took).count();
 
-  // Stop while the final round (finalists + default, compiled and timed again) still fits.
-  auto time_left = [&] { return o.budget_s - elapsed() - (o.finalists + 1) * candidate_cost(); };
+  // Stop while the final round (finalists + default, compiled and timed again) still fits; its
+  // candidates compile `jobs` at a time (effb0_5x5, 6.3 s a candidate, had reserved 4 x 6.3 s
+  // of its ~30 s share and measured nothing but the default).
+  const int final_waves = (o.finalists + 1 + jobs - 1) / jobs;
+  auto time_left = [&] { return o.budget_s - elapsed() - final_waves * wave_cost(); };
   // Coordinate descent from the default: one parameter at a time (space.dims order), its
   // other values nearest first, timed interleaved in one batch with the current point as the
   // reference; the fastest becomes the current point. Cheap local wins come first (the
@@ -451,7 +455,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
         if (space.valid(shape.problem, st, v) && !seen.count(ps)) batch.push_back({"dwconv", ps, false});
       }
       // What the budget still allows (the reference point costs one more).
-      const long fits = long(time_left() / candidate_cost()) - 1;
+      const long fits = long(time_left() / wave_cost()) * jobs - 1;
       if (fits < 1) break;
       if (long(batch.size()) > fits) batch.resize(size_t(fits));
       if (batch.empty()) continue;
@@ -486,7 +490,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
     return v;
   };
-  while (time_left() > 1.5 * candidate_cost()) {
+  while (time_left() > 1.5 * wave_cost()) {
     std::vector<std::map<std::string, int>> parents;
     for (size_t i = 0; i < std::min<size_t>(4, measured.size()); i++) parents.push_back(parse_params(measured[i].second));
     if (parents.empty()) parents.push_back(parse_params(dflt));
@@ -511,8 +515,8 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     // The model's favourites, one per build job (compiled at once), and every third round one
     // random proposal to keep exploring (in place of the last favourite when there are several).
     const bool explore = trial % 3 == 2 && proposals.size() > 1;
-    const size_t jobs = size_t(build_jobs(mo));
-    const size_t favourites = std::min(proposals.size() - (explore ? 1 : 0), explore ? std::max<size_t>(1, jobs - 1) : jobs);
+    const size_t favourites = std::min(proposals.size() - (explore ? 1 : 0),
+                                       explore ? std::max<size_t>(1, size_t(jobs) - 1) : size_t(jobs));
     std::vector<Candidate> batch;
     for (size_t i = 0; i < favourites; i++) batch.push_back({"dwconv", proposals[i].second, false});
     if (explore) batch.push_back({"dwconv", proposals[favourites + pick(proposals.size() - favourites)].second, false});
