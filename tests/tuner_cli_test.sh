@@ -155,8 +155,39 @@ for jobs in 1 3; do
   [ "$(grep -c 'GFLOP/s' jobs$jobs.log)" -eq 3 ] || { cat jobs$jobs.log; fail "--build-jobs $jobs: three good candidates timed"; }
   grep -q "compile_error: unknown schedule parameter 'no_such_knob'" jobs$jobs.log || fail "--build-jobs $jobs: broken one"
 done
+# 5d. Two threads: the candidates' parallel loops run on the runtime's pool (thread_pool.h), a
+# hand schedule with one task per row and an autoscheduler's, each checked against the naive loop.
+"$bin" measure small_a --shapes shapes.csv --repeats 2 --threads 2 --params "rows_per_task=1" \
+  --scheduler Mullapudi2016 > threads2.log 2>&1 || { cat threads2.log; fail "measure --threads 2"; }
+[ "$(grep -c 'GFLOP/s' threads2.log)" -eq 2 ] || { cat threads2.log; fail "--threads 2: two candidates timed"; }
 if "$bin" measure small_a --shapes shapes.csv --build-jobs 0 2> err7.log; then fail "--build-jobs 0 accepted"; fi
 grep -q "build-jobs must be >= 1" err7.log || { cat err7.log; fail "--build-jobs 0: no reason"; }
+
+# 5e. --warm-start: an earlier tuning's point (a candidate of run 1 other than the default, in a
+# distilled file) is measured in the first batch beside the default; bad files are refused.
+python3 - <<'PY' || fail "warm-start file"
+import json
+recs = [json.loads(l) for l in open("db.jsonl")]
+r = next(r for r in recs if r["scheduler"] == "dwconv" and r["status"] == "ok" and not r.get("is_default"))
+entry = {k: r[k] for k in ("workload", "target", "threads", "params", "gflops")}
+json.dump({"format": "dwconv-tuned-v1", "entries": [entry]}, open("warm.json", "w"))
+open("warm_point.txt", "w").write(r["workload"] + " " + r["params"])
+json.dump({"entries": [{"workload": r["workload"], "target": r["target"]}]}, open("warm_bad.json", "w"))
+PY
+"$bin" tune --shapes shapes.csv --db warm.jsonl --budget-seconds 4 --no-autoschedulers --warm-start warm.json \
+  > warm.log 2>&1 || { cat warm.log; fail "tune --warm-start"; }
+WARM="$(cat warm_point.txt)" python3 - <<'PY' || fail "warm-start point not measured first"
+import json, os
+workload, params = os.environ["WARM"].split(" ")
+recs = [json.loads(l) for l in open("warm.jsonl")]
+first = [r["params"] for r in recs if r["workload"] == workload and not r["final"]][:2]
+assert params in first, (first, params)
+PY
+for bad in shapes.csv warm_bad.json missing.json; do
+  if "$bin" tune --shapes shapes.csv --db warm2.jsonl --budget-seconds 2 --no-autoschedulers --warm-start $bad \
+    2> warm_err.log; then fail "--warm-start $bad accepted"; fi
+  grep -q "refusing --warm-start $bad" warm_err.log || { cat warm_err.log; fail "--warm-start $bad: no reason"; }
+done
 
 # 6. info and help.
 "$bin" info 1,56,56,128,1,3,3,1,1,SAME > info.log

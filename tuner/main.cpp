@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -55,6 +56,10 @@ options:
   --resume               continue from the candidates already in --db
   --shard i/n            tune only workloads with index % n == i (0 <= i < n)
   --distill OUT          also write the best-per-workload file to OUT (atomically)
+  --warm-start PATH      start from an earlier tuning (a database or a distilled file; repeatable):
+                         its best points for the same workload, target and thread count (at most
+                         3) are measured again beside the default and the search starts from the
+                         fastest; records of other dwconv commits in --db seed it the same way
   --no-autoschedulers    skip the autoscheduler baselines
   --autoscheduler-param NAME.key=value
                          a parameter of one autoscheduler baseline (repeatable), recorded in its
@@ -181,12 +186,46 @@ std::string git_commit() {
   return s.empty() ? "unknown" : s;
 }
 
+// The points of an earlier tuning, for --warm-start: a distilled file ({"entries": [...]}, as
+// db distill writes it) or a database (validated as --db is). Appends records or entries with
+// workload, target, threads, params (and gflops) to *out; false and why, naming the file.
+bool load_warm_start(const std::string &path, std::vector<json> *out, std::string *error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot open";
+    return false;
+  }
+  const json doc = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_object() && doc.contains("entries")) {
+    if (!doc["entries"].is_array()) {
+      *error = path + ": \"entries\" is not an array";
+      return false;
+    }
+    for (size_t i = 0; i < doc["entries"].size(); i++) {
+      const json &e = doc["entries"][i];
+      if (!e.is_object() || !e.contains("workload") || !e["workload"].is_string() || !e.contains("target") ||
+          !e["target"].is_string() || !e.contains("threads") || !e["threads"].is_number_integer() ||
+          !e.contains("params") || !e["params"].is_string()) {
+        *error = path + ": entry " + std::to_string(i + 1) + " lacks workload, target, threads or params";
+        return false;
+      }
+      out->push_back(e);
+    }
+    return true;
+  }
+  Db db;
+  if (!Db::load(path, &db, error, /*allow_missing=*/false)) return false;
+  out->insert(out->end(), db.records().begin(), db.records().end());
+  return true;
+}
+
 int cmd_tune(int argc, char **argv) {
   if (has_help(argc, argv)) {
     std::cout << kTuneUsage;
     return 0;
   }
   std::string shapes_path, db_path, target = "host", distill_out;
+  std::vector<std::string> warm_paths;
   double budget = 600;
   TuneOptions o;
   int shard_i = 0, shard_n = 1;
@@ -207,6 +246,7 @@ int cmd_tune(int argc, char **argv) {
     else if (a == "--resume") o.resume = true;
     else if (a == "--json") json_out = true;
     else if (a == "--distill") distill_out = next();
+    else if (a == "--warm-start") warm_paths.push_back(next());
     else if (a == "--no-autoschedulers") o.autoschedulers = false;
     else if (a == "--autoscheduler-param") {
       const std::string v = next();
@@ -230,6 +270,12 @@ int cmd_tune(int argc, char **argv) {
   if (!Db::load(db_path, &db, &err)) {
     std::cerr << "dwconv tune: refusing the database: " << err << "\n";
     return 1;
+  }
+  for (const std::string &path : warm_paths) {
+    if (!load_warm_start(path, &o.warm_start, &err)) {
+      std::cerr << "dwconv tune: refusing --warm-start " << err << "\n";
+      return 1;
+    }
   }
   auto shapes = dwconv_bench::load_shapes(shapes_path);
   std::vector<dwconv_bench::NamedShape> mine;

@@ -19,6 +19,7 @@
 #include "bench_data.h"
 #include "check_and_time.h"
 #include "db.h"
+#include "thread_pool.h"  // runtime/src: the pool the AOT kernels run on
 
 namespace dwconv_tuner {
 
@@ -201,10 +202,20 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
       built[i] = "unknown exception while compiling";
     }
   });
+  // The parallel loops run on the runtime's pool, as the AOT kernels do (dwconv.cpp installs
+  // it as their do_par_for), not on the JIT's default one: at 2 threads a candidate is then timed
+  // with the task assignment and worker wake-up it will get (thread_pool.h: static chunks,
+  // spinning workers).
+  dwconv::detail::pool_set_threads(std::max(o.threads, 1));
+  Halide::JITUserContext jit_context;
+  jit_context.handlers.custom_do_par_for = [](Halide::JITUserContext *uc, int (*f)(Halide::JITUserContext *, int, uint8_t *),
+                                              int min, int size, uint8_t *closure) {
+    return dwconv::detail::pool_do_par_for(uc, reinterpret_cast<halide_task_t>(f), min, size, closure);
+  };
   auto run = [&](size_t i, size_t copy, bool checking) -> std::string {
     if (checking) outs[0].fill(std::numeric_limits<float>::quiet_NaN());
     try {
-      int rc = fns[i](ins[copy], data.fil, data.bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w,
+      int rc = fns[i](&jit_context, ins[copy], data.fil, data.bias, M, p.params.stride_w, p.params.stride_h, p.params.dilation_w,
                       p.params.dilation_h, (int)pad.left, (int)pad.top, -inf, inf, outs[copy]);
       return rc == 0 ? "" : "pipeline returned error " + std::to_string(rc);
     } catch (const std::exception &e) {  // Halide's JIT reports pipeline errors as exceptions

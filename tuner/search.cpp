@@ -360,12 +360,31 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const std::string dflt = params_string(parse_params(space.default_params(p, st)));
   std::set<std::string> have_baseline;
   int other_code = 0;
+  const std::map<std::string, int> dflt_values = parse_params(dflt);
+  // Points of earlier tunings (other commits here, --warm-start files): (their GFLOP/s, params).
+  std::vector<std::pair<double, std::string>> warm;
+  auto add_warm = [&](const json &r) {
+    if (r.value("workload", "") != key || r.value("target", "") != o.target ||
+        r.value("threads", 0) != o.measure.threads || r.value("scheduler", "dwconv") != "dwconv" ||
+        r.value("status", "ok") != "ok" || r.value("timing", "measured") == "emulated")
+      return;
+    const std::map<std::string, int> v = parse_params(r.value("params", ""));
+    // Only points with this schedule's knobs (the default's: an older schedule's may differ)
+    // that are valid here.
+    if (v.size() != dflt_values.size() ||
+        !std::equal(v.begin(), v.end(), dflt_values.begin(), [](const auto &a, const auto &b) { return a.first == b.first; }) ||
+        !space.valid(p, st, v))
+      return;
+    warm.emplace_back(r.value("gflops", 0.0), params_string(v));
+  };
+  for (const json &r : o.warm_start) add_warm(r);
   for (const json &r : db.records()) {
     if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.measure.threads) continue;
     // Figures measured with other code (another dwconv commit: algorithm, schedules) are not
-    // this code's: measure again rather than rank stale numbers.
+    // this code's: measure again rather than rank stale numbers (their points seed the search).
     if (r["commit"] != o.commit) {
       other_code++;
+      add_warm(r);
       continue;
     }
     if (r["scheduler"] != "dwconv") {
@@ -400,13 +419,28 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     return ms;
   };
   auto wave_cost = [&] { return cost_n ? cost_s / cost_n : 2.0; };
-  if (!seen.count(dflt)) {
-    Candidate c{"dwconv", dflt, true};
-    Measurement m = timed_measure({c}, mo)[0];
-    seen.insert(dflt);
-    if (m.status == "ok") res.default_gflops = flops / (m.median_us * 1e3);
-    note_ok(c, m);
-    record(c, m, false);
+  // The default, and the best points of earlier tunings (fastest first, as they measured
+  // there), timed interleaved in one batch.
+  std::vector<Candidate> first;
+  if (!seen.count(dflt)) first.push_back({"dwconv", dflt, true});
+  std::stable_sort(warm.begin(), warm.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+  int warm_points = 0;
+  for (const auto &[g, ps] : warm) {
+    if (warm_points >= o.warm_start_points) break;
+    if (ps == dflt || seen.count(ps) ||
+        std::any_of(first.begin(), first.end(), [&](const Candidate &c) { return c.params == ps; }))
+      continue;
+    first.push_back({"dwconv", ps, false});
+    warm_points++;
+  }
+  if (!first.empty()) {
+    std::vector<Measurement> ms = timed_measure(first, mo);
+    for (size_t i = 0; i < first.size(); i++) {
+      seen.insert(first[i].params);
+      if (first[i].is_default && ms[i].status == "ok") res.default_gflops = flops / (ms[i].median_us * 1e3);
+      note_ok(first[i], ms[i]);
+      record(first[i], ms[i], false);
+    }
   }
   // The autoscheduler baselines come on top of the budget (Adams2019 alone takes ~35 s to
   // schedule 112x112x32 here): the search gets its whole share.
@@ -434,13 +468,14 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   // of its ~30 s share and measured nothing but the default).
   const int final_waves = (o.finalists + 1 + jobs - 1) / jobs;
   auto time_left = [&] { return o.budget_s - elapsed() - final_waves * wave_cost(); };
-  // Coordinate descent from the default: one parameter at a time (space.dims order), its
-  // other values nearest first, timed interleaved in one batch with the current point as the
-  // reference; the fastest becomes the current point. Cheap local wins come first (the
+  // Coordinate descent from the fastest point so far (the default, or an earlier tuning's): one
+  // parameter at a time (space.dims order), its other values nearest first, timed interleaved
+  // in one batch with the current point as the reference; the fastest becomes the current point. Cheap local wins come first (the
   // evolutionary search below then explores from the best points found).
   {
-    std::map<std::string, int> point = parse_params(dflt);
-    std::string point_s = dflt;
+    // From the fastest point so far (the default, or a warm start's point).
+    std::string point_s = measured.empty() ? dflt : measured.front().second;
+    std::map<std::string, int> point = parse_params(point_s);
     for (const auto &[name, values] : space.dims) {
       const auto at = std::find(values.begin(), values.end(), point[name]);
       const long here = at == values.end() ? 0 : long(at - values.begin());

@@ -63,6 +63,12 @@ struct TuneOptions {
   std::string target;  // recorded target name, e.g. x86-64-avx512, arm-64-linux
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
+  // Earlier tunings to start from (--warm-start: database records or distilled entries): the
+  // best points of the same workload, target and thread count are measured again with this
+  // code beside the default, and the search starts from the fastest. Records of other dwconv
+  // commits in the database itself seed it the same way (their figures are not reused).
+  std::vector<json> warm_start;
+  int warm_start_points = 3;  // at most this many distinct points per workload
   MeasureOptions measure;  // where and how candidates are built and run (threads included)
 };
 
