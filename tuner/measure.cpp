@@ -205,10 +205,11 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   // The parallel loops run on the runtime's pool, as the AOT kernels do (dwconv.cpp installs
   // it as their do_par_for), not on the JIT's default one: at 2 threads a candidate is then timed
   // with the task assignment and worker wake-up it will get (thread_pool.h: static chunks,
-  // spinning workers).
+  // spinning workers). DWCONV_HALIDE_POOL=1 keeps Halide's JIT pool, to compare the two (7x7x1024
+  // at 2 threads, two processes each, us: ours 15.8 / 14.7, Halide's 24.7 / 14.8).
   dwconv::detail::pool_set_threads(std::max(o.threads, 1));
   Halide::JITUserContext jit_context;
-  jit_context.handlers.custom_do_par_for = [](Halide::JITUserContext *uc, int (*f)(Halide::JITUserContext *, int, uint8_t *),
+  if (!std::getenv("DWCONV_HALIDE_POOL")) jit_context.handlers.custom_do_par_for = [](Halide::JITUserContext *uc, int (*f)(Halide::JITUserContext *, int, uint8_t *),
                                               int min, int size, uint8_t *closure) {
     return dwconv::detail::pool_do_par_for(uc, reinterpret_cast<halide_task_t>(f), min, size, closure);
   };
