@@ -209,10 +209,12 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   // at 2 threads, two processes each, us: ours 15.8 / 14.7, Halide's 24.7 / 14.8).
   dwconv::detail::pool_set_threads(std::max(o.threads, 1));
   Halide::JITUserContext jit_context;
-  if (!std::getenv("DWCONV_HALIDE_POOL")) jit_context.handlers.custom_do_par_for = [](Halide::JITUserContext *uc, int (*f)(Halide::JITUserContext *, int, uint8_t *),
-                                              int min, int size, uint8_t *closure) {
-    return dwconv::detail::pool_do_par_for(uc, reinterpret_cast<halide_task_t>(f), min, size, closure);
-  };
+  if (!std::getenv("DWCONV_HALIDE_POOL")) {
+    jit_context.handlers.custom_do_par_for = [](Halide::JITUserContext *uc, int (*f)(Halide::JITUserContext *, int, uint8_t *),
+                                                int min, int size, uint8_t *closure) {
+      return dwconv::detail::pool_do_par_for(uc, reinterpret_cast<halide_task_t>(f), min, size, closure);
+    };
+  }
   auto run = [&](size_t i, size_t copy, bool checking) -> std::string {
     if (checking) outs[0].fill(std::numeric_limits<float>::quiet_NaN());
     try {

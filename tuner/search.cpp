@@ -470,10 +470,10 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   auto time_left = [&] { return o.budget_s - elapsed() - final_waves * wave_cost(); };
   // Coordinate descent from the fastest point so far (the default, or an earlier tuning's): one
   // parameter at a time (space.dims order), its other values nearest first, timed interleaved
-  // in one batch with the current point as the reference; the fastest becomes the current point. Cheap local wins come first (the
-  // evolutionary search below then explores from the best points found).
+  // in one batch with the current point as the reference; the fastest becomes the current
+  // point. Cheap local wins come first (the evolutionary search below then explores from the
+  // best points found).
   {
-    // From the fastest point so far (the default, or a warm start's point).
     std::string point_s = measured.empty() ? dflt : measured.front().second;
     std::map<std::string, int> point = parse_params(point_s);
     for (const auto &[name, values] : space.dims) {
