@@ -155,8 +155,9 @@ for jobs in 1 3; do
   [ "$(grep -c 'GFLOP/s' jobs$jobs.log)" -eq 3 ] || { cat jobs$jobs.log; fail "--build-jobs $jobs: three good candidates timed"; }
   grep -q "compile_error: unknown schedule parameter 'no_such_knob'" jobs$jobs.log || fail "--build-jobs $jobs: broken one"
 done
-# 5d. Two threads: the candidates' parallel loops run on the runtime's pool (thread_pool.h), a
-# hand schedule with one task per row and an autoscheduler's, each checked against the naive loop.
+# 5d. Two threads (the JIT candidates' parallel loops go to the runtime's pool, thread_pool.h;
+# this checks that they run right there, not which pool ran them): a hand schedule with one
+# task per row and an autoscheduler's, each checked against the naive loop and timed.
 "$bin" measure small_a --shapes shapes.csv --repeats 2 --threads 2 --params "rows_per_task=1" \
   --scheduler Mullapudi2016 > threads2.log 2>&1 || { cat threads2.log; fail "measure --threads 2"; }
 [ "$(grep -c 'GFLOP/s' threads2.log)" -eq 2 ] || { cat threads2.log; fail "--threads 2: two candidates timed"; }
