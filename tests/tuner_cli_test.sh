@@ -85,6 +85,32 @@ PY
 "$bin" db merge merged.jsonl stale.jsonl -o with_stale.jsonl > /dev/null || fail "merge with the stale record"
 "$bin" db distill with_stale.jsonl -o with_stale.json > /dev/null || fail "distill with the stale record"
 if grep -q "stale=1" with_stale.json; then fail "distill picked a record of an older commit"; fi
+# A database merged from two machines keeps each CPU's best: the same records as measured on
+# another CPU (faster there, other parameters) add an entry per workload, not replace this one's.
+python3 - <<'PY' || fail "could not write the other CPU's records"
+import json
+out = open("other_cpu.jsonl", "w")
+for line in open("merged.jsonl"):
+    r = json.loads(line)
+    r.update(cpu="Other CPU (family 1, model 2)", median_us=r["median_us"] / 2, gflops=r["gflops"] * 2,
+             params=(r["params"] + ",other=1") if r["scheduler"] == "dwconv" else r["params"])
+    out.write(json.dumps(r) + "\n")
+PY
+"$bin" db merge merged.jsonl other_cpu.jsonl -o two_cpus.jsonl > /dev/null || fail "merge of two CPUs' records"
+"$bin" db distill two_cpus.jsonl -o two_cpus.json > /dev/null || fail "distill of two CPUs' records"
+python3 - <<'PY' || fail "distill of two CPUs' records"
+import json
+one = {(e["workload"], e["target"], e["threads"]): e for e in json.load(open("merged.json"))["entries"]}
+two = json.load(open("two_cpus.json"))["entries"]
+assert len(two) == 2 * len(one), (len(two), len(one))
+for e in two:
+    k = (e["workload"], e["target"], e["threads"])
+    if e["cpu"] == "Other CPU (family 1, model 2)":
+        assert e["params"].endswith(",other=1"), e
+    else:
+        assert e["params"] == one[k]["params"] and e["cpu"] == one[k]["cpu"], (e, one[k])
+        assert " (family " in e["cpu"], e["cpu"]
+PY
 
 # 4. A CUDA target: the CUDA parameter space, candidates AOT-compiled here and run by
 # dwconv_runner on this machine's GPU (--runner local, the default for CUDA). Without a GPU every

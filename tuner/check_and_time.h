@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cpu_model.h"
+
 namespace dwconv_tuner {
 
 struct TimingOptions {
@@ -23,8 +25,8 @@ struct TimingOptions {
 // run(i, copy, checking): runs candidate i on data copy `copy` (checking: the untimed run whose
 // output check() reads next, on copy 0); returns "" or why it failed (a crash).
 // check(i): compares the output of the last run on copy 0 with the reference: "" or the mismatch.
-// Returns one {status, median_us, min_us, max_us, error} per candidate; status is ok, wrong,
-// crash or compile_error.
+// Returns one {status, median_us, min_us, max_us, error, cpu} per candidate; status is ok, wrong,
+// crash or compile_error; cpu is the machine that ran them (cpu_model.h).
 template <class Run, class Check>
 nlohmann::json check_and_time(const std::vector<std::string> &built, const TimingOptions &o, Run &&run,
                               Check &&check) {
@@ -76,7 +78,8 @@ nlohmann::json check_and_time(const std::vector<std::string> &built, const Timin
       std::sort(s.begin(), s.end());
       med = s[s.size() / 2], lo = s.front(), hi = s.back();
     }
-    out.push_back({{"status", status[i]}, {"median_us", med}, {"min_us", lo}, {"max_us", hi}, {"error", error[i]}});
+    out.push_back({{"status", status[i]}, {"median_us", med}, {"min_us", lo}, {"max_us", hi}, {"error", error[i]},
+                   {"cpu", cpu_model()}});
   }
   return out;
 }

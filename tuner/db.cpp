@@ -20,14 +20,6 @@ std::string halide_version() {
          std::to_string(HALIDE_VERSION_PATCH);
 }
 
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
 std::string now_iso8601() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -134,15 +126,18 @@ bool write_atomic(const std::string &path, const std::string &text, std::string 
 }
 
 json distill(const std::vector<json> &records) {
-  // Per (workload, target, threads): the best "dwconv" record, preferring final re-measurements,
-  // among the records of the dwconv commit that measured it last: figures of older code (other
-  // schedules, another data layout) do not compete with this code's, and a user who tunes again
-  // after an upgrade gets the new run's choice although the database keeps the old records.
+  // Per (workload, target, threads, CPU): the best "dwconv" record, preferring final
+  // re-measurements, among the records of the dwconv commit that measured it last: figures of
+  // older code (other schedules, another data layout) do not compete with this code's, and a user
+  // who tunes again after an upgrade gets the new run's choice although the database keeps the
+  // old records. Each CPU keeps its own entry: what wins on one microarchitecture can lose on
+  // another of the same ISA level (seed_big, Xeon's choice on a Zen 4: 36 vs 44 GFLOP/s), and
+  // the build picks the entries of the CPU it is for (cmake/DwconvTuning.cmake).
   // The default's figure comes from the same kind of measurement as the winner's: its last final
   // re-measurement (interleaved with the winner) when there is one, else its best first one.
   auto key_of = [](const json &r) {
     return r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
-           std::to_string(r["threads"].get<int>());
+           std::to_string(r["threads"].get<int>()) + "|" + r["cpu"].get<std::string>();
   };
   std::map<std::string, std::pair<std::string, std::string>> latest;  // key -> (timestamp, commit)
   for (const json &r : records) {

@@ -41,7 +41,6 @@ json distill(const std::vector<json> &records);
 bool write_atomic(const std::string &path, const std::string &text, std::string *error);
 
 std::string halide_version();
-std::string cpu_model();
 std::string now_iso8601();
 
 }  // namespace dwconv_tuner

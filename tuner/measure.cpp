@@ -335,7 +335,7 @@ std::vector<Measurement> parse_results(const std::string &text, size_t n, bool *
   if (*ok) {
     for (size_t i = 0; i < n; i++) {
       const json &m = parsed[i];
-      result[i] = {m["status"], m["median_us"], m["min_us"], m["max_us"], m["error"]};
+      result[i] = {m["status"], m["median_us"], m["min_us"], m["max_us"], m["error"], false, m.value("cpu", "")};
     }
   }
   return result;

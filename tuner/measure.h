@@ -24,6 +24,7 @@ struct Measurement {
   // Run under an emulator (qemu): the output was checked, but the times say nothing about the
   // hardware; recorded as such and never distilled into a tuned kernel.
   bool emulated = false;
+  std::string cpu;  // the CPU that ran it (the runner's, cpu_model.h); "" = not run
 };
 
 struct MeasureOptions {

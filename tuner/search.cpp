@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "arm_neon.h"
+#include "cpu_model.h"
 #include "cuda.h"
 #include "x86.h"
 
@@ -305,7 +306,8 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
           // leaves such records out.
           {"timing", m.emulated ? "emulated" : "measured"},
           {"halide", halide_version()},
-          {"cpu", cpu_model()},
+          // The runner's CPU (a remote one over ssh); this machine's for a candidate never run.
+          {"cpu", m.cpu.empty() ? cpu_model() : m.cpu},
           {"commit", o.commit},
           {"timestamp", now_iso8601()}};
 }
@@ -378,11 +380,15 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     warm.emplace_back(r.value("gflops", 0.0), params_string(v));
   };
   for (const json &r : o.warm_start) add_warm(r);
+  // The CPU the candidates run on: this one, unless a runner over ssh measures them elsewhere
+  // (that one is known only from its results; its records are then not told apart by CPU).
+  const std::string run_cpu = o.measure.runner.rfind("ssh://", 0) == 0 ? "" : cpu_model();
   for (const json &r : db.records()) {
     if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.measure.threads) continue;
-    // Figures measured with other code (another dwconv commit: algorithm, schedules) are not
-    // this code's: measure again rather than rank stale numbers (their points seed the search).
-    if (r["commit"] != o.commit) {
+    // Figures measured with other code (another dwconv commit: algorithm, schedules) or on
+    // another CPU (a merged database) are not this run's: measure again rather than rank them
+    // beside this machine's numbers (their points seed the search).
+    if (r["commit"] != o.commit || (!run_cpu.empty() && r.value("cpu", "") != run_cpu)) {
       other_code++;
       add_warm(r);
       continue;
@@ -402,7 +408,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     note_ok(c, m);
   }
   if (other_code > 0) {
-    std::cerr << "[tuning] " << shape.name << ": " << other_code << " record(s) of other dwconv commits ignored (measured with other code)\n";
+    std::cerr << "[tuning] " << shape.name << ": " << other_code << " record(s) of other dwconv commits or CPUs ignored (measured with other code or elsewhere)\n";
   }
 
   // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
