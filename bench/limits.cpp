@@ -2,7 +2,12 @@
 // array sets sized for L2, L3 and DRAM) and peak fp32 FMA throughput (AVX-512 and AVX2), each at
 // 1 and 2 threads, median of several runs. Prints JSON on stdout.
 //
-//   limits [--runs=7] [--l2_kib=768] [--l3_mib=12] [--dram_mib=1024]
+//   limits [--runs=7] [--l2_kib=768] [--l3_mib=12] [--dram_mib=1024] [--working_sets=B1,B2,...]
+//
+// --working_sets: also the triad over array sets of exactly these sizes (bytes): the shapes'
+// working sets (scripts/bench passes them), so that each shape's roofline takes the bandwidth
+// measured at its own size. The L3 figure alone overstates a set near the L3's capacity (on a
+// 32 MiB Zen 4 L3, 1 thread: 55 GB/s at 12 MiB, 37 at 16 MiB, 28 at 24 MiB, as at 48 MiB).
 //
 // Bandwidth counts what the triad must move, 12 bytes per element (read b and c, write a), as
 // STREAM does; the write-allocate read of `a` that DRAM also pays is not counted. With T threads
@@ -179,6 +184,7 @@ void print_stat(const Stat &s) {
 int main(int argc, char **argv) {
   int runs = 7;
   double l2_kib = 768, l3_mib = 12, dram_mib = 1024;
+  std::vector<size_t> working_sets;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!std::strncmp(a, "--runs=", 7))
@@ -189,8 +195,20 @@ int main(int argc, char **argv) {
       l3_mib = std::atof(a + 9);
     else if (!std::strncmp(a, "--dram_mib=", 11))
       dram_mib = std::atof(a + 11);
-    else {
-      std::fprintf(stderr, "usage: limits [--runs=7] [--l2_kib=768] [--l3_mib=12] [--dram_mib=1024]\n");
+    else if (!std::strncmp(a, "--working_sets=", 15)) {
+      for (const char *p = a + 15; *p;) {
+        char *end = nullptr;
+        const unsigned long long b = std::strtoull(p, &end, 10);
+        if (end == p || b < 3 * 16 * sizeof(float) || (*end && *end != ',')) {
+          std::fprintf(stderr, "limits: --working_sets takes sizes in bytes (at least 192), comma-separated: '%s'\n", a + 15);
+          return 2;
+        }
+        working_sets.push_back(size_t(b));
+        p = *end ? end + 1 : end;
+      }
+    } else {
+      std::fprintf(stderr,
+                   "usage: limits [--runs=7] [--l2_kib=768] [--l3_mib=12] [--dram_mib=1024] [--working_sets=B1,B2,...]\n");
       return 2;
     }
   }
@@ -216,7 +234,23 @@ int main(int argc, char **argv) {
     }
     std::printf("}%s\n", i < 2 ? "," : "");
   }
-  std::printf("  },\n  \"peak_gflops\": {\n");
+  std::printf("  },\n");
+  if (!working_sets.empty()) {
+    std::sort(working_sets.begin(), working_sets.end());
+    working_sets.erase(std::unique(working_sets.begin(), working_sets.end()), working_sets.end());
+    std::printf("  \"working_set_gbs\": {\n");
+    for (size_t i = 0; i < working_sets.size(); i++) {
+      std::printf("    \"%zu\": {", working_sets[i]);
+      for (int t : thread_counts) {
+        std::printf("%s\"%d\": ", t == 1 ? "" : ", ", t);
+        print_stat(triad_bandwidth(triad, working_sets[i], t, runs));
+        std::fflush(stdout);
+      }
+      std::printf("}%s\n", i + 1 < working_sets.size() ? "," : "");
+    }
+    std::printf("  },\n");
+  }
+  std::printf("  \"peak_gflops\": {\n");
   const bool has512 = __builtin_cpu_supports("avx512f");
   const bool has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   bool first = true;

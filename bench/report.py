@@ -10,10 +10,12 @@ that reported an error is 'unsupported' or 'mismatch' (from the error message's 
 counted as a speed.
 
 Roofline of a shape at T threads: min(peak, bandwidth x flops / compulsory bytes), where the
-compulsory bytes are input + filter + output once, and the bandwidth is the triad's at the cache
-level the working set (those same bytes) fits in: L2 (T private L2s at T threads), L3, or DRAM.
-The cache sizes come from the benchmark JSON's context, else 1 MiB / 32 MiB. The peak is the
-best fp32 FMA rate of any ISA that limits measured.
+compulsory bytes are input + filter + output once (the working set), and the bandwidth is the
+triad's over an array set of the working set's own size when limits measured one
+(--working_sets, which scripts/bench passes from --print-working-sets), else the triad's at the
+cache level the working set fits in: L2 (T private L2s at T threads), L3, or DRAM. The level is
+reported either way; the cache sizes come from the benchmark JSON's context, else 1 MiB /
+32 MiB. The peak is the best fp32 FMA rate of any ISA that limits measured.
 """
 import argparse
 import json
@@ -120,10 +122,19 @@ class Roofline:
             return "L2"
         return "L3" if nbytes <= self.l3 else "DRAM"
 
+    def working_set_bandwidth(self, shape, threads):
+        """GB/s of the triad at the shape's working set size, None when not measured."""
+        m = self.limits.get("working_set_gbs", {}).get(str(int(shape["bytes"])), {})
+        return m[str(threads)]["median"] if str(threads) in m else None
+
     def roof(self, shape, threads):
+        """(roof GFLOP/s, cache level of the working set, the bandwidth the roof took)."""
         level = self.level(shape["bytes"], threads)
+        bw = self.working_set_bandwidth(shape, threads)
+        if bw is None:
+            bw = self.bandwidth(level, threads)
         ai = shape["flops"] / shape["bytes"]
-        return min(self.peak(threads), self.bandwidth(level, threads) * ai), level
+        return min(self.peak(threads), bw * ai), level, bw
 
 
 def fmt(v, spec=".1f", none="-"):
@@ -181,9 +192,10 @@ def results_list(order, runs, impls, shapes_by_name, roofline):
                     e["error"] = r["error"]
                 s = shapes_by_name.get(shape)
                 if roofline and s:
-                    roof, level = roofline.roof(s, t)
+                    roof, level, bw = roofline.roof(s, t)
                     e["roofline_gflops"] = round(roof, 3)
                     e["roofline_level"] = level
+                    e["roofline_bandwidth_gbs"] = round(bw, 2)
                     e["pct_of_roofline"] = None if v is None else round(100 * v / roof, 2)
                 results.append(e)
     return results
@@ -215,7 +227,7 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
             best = max((p for p in peers if p), default=None)
             d = speed(shape, "dwconv", t)
             row[f"ratio{t}"] = d / best if d and best else None
-            row[f"roof{t}"], row[f"level{t}"] = roofline.roof(s, t)
+            row[f"roof{t}"], row[f"level{t}"], row[f"bw{t}"] = roofline.roof(s, t)
             row[f"pct{t}"] = 100 * d / row[f"roof{t}"] if d else None
         rows.append(row)
 
@@ -233,15 +245,19 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
         # statically split 2-thread runs wait for a thread the scheduler gave away.
         out.append(f"**Warning:** load average {load:.2f} when the benchmark started: other processes were "
                    "running; the 2-thread numbers (and the limits) are unreliable.\n")
-    out.append(f"Working set = input + filter + output; it is served from L2 if <= {roofline.l2 >> 10} KiB "
-               f"per thread, L3 if <= {roofline.l3 >> 20} MiB, else DRAM.\n")
-    head = ["shape", "M", "flop/B", "fits (1T)"] + [f"{PRETTY[i]} {t}T" for i, t in cols] + \
+    measured = all(roofline.working_set_bandwidth(shapes_by_name[r["shape"]], 1) for r in rows)
+    out.append(f"Working set = input + filter + output; it fits in L2 if <= {roofline.l2 >> 10} KiB "
+               f"per thread, L3 if <= {roofline.l3 >> 20} MiB, else DRAM. The roof's bandwidth (GB/s, 1T) is "
+               + ("the triad's over an array set of the working set's own size (a set near the L3's capacity "
+                  "streams at far less than the L3 figure above)." if measured else
+                  "the triad's at that level.") + "\n")
+    head = ["shape", "M", "flop/B", "fits, GB/s (1T)"] + [f"{PRETTY[i]} {t}T" for i, t in cols] + \
            ["dwconv/best peer 1T", "dwconv/best peer 2T", "roofline 1T", "% roofline 1T", "% roofline 2T"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for row in rows:
         shape = row["shape"]
-        cells = [shape, str(row["m"]), f"{row['ai']:.2f}", row["level1"]]
+        cells = [shape, str(row["m"]), f"{row['ai']:.2f}", f"{row['level1']}, {row['bw1']:.0f}"]
         cells += [text(shape, i, t) for i, t in cols]
         cells += [fmt(row["ratio1"], ".2f") + ("x" if row["ratio1"] else ""),
                   fmt(row["ratio2"], ".2f") + ("x" if row["ratio2"] else ""),
@@ -351,13 +367,20 @@ def plot(path, order, shapes_by_name, results, rows, roofline):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("json", help="Google Benchmark JSON from dwconv_bench")
+    ap.add_argument("json", nargs="?", help="Google Benchmark JSON from dwconv_bench")
     ap.add_argument("--shapes", required=True, help="the shapes CSV (row order, flops and bytes)")
+    ap.add_argument("--print-working-sets", action="store_true",
+                    help="print the shapes' working sets in bytes, comma-separated (for limits --working_sets)")
     ap.add_argument("--out-json", help="write the machine-readable report here")
     ap.add_argument("--limits", help="JSON from bench/limits: enables the roofline report")
     ap.add_argument("--md", help="write the roofline report (Markdown) here (needs --limits)")
     ap.add_argument("--png", help="write the roofline and ratio charts here (needs --limits)")
     args = ap.parse_args()
+    if args.print_working_sets:
+        print(",".join(str(int(s["bytes"])) for s in load_shapes(args.shapes)))
+        return 0
+    if not args.json:
+        ap.error("the benchmark JSON is required")
     if (args.md or args.png) and not args.limits:
         ap.error("--md and --png need --limits")
     context, runs = load(args.json)
