@@ -85,6 +85,23 @@ PY
 "$bin" db merge merged.jsonl stale.jsonl -o with_stale.jsonl > /dev/null || fail "merge with the stale record"
 "$bin" db distill with_stale.jsonl -o with_stale.json > /dev/null || fail "distill with the stale record"
 if grep -q "stale=1" with_stale.json; then fail "distill picked a record of an older commit"; fi
+# The default stays unless a final-round winner beats it by 3% (kMinGainOverDefault): a 2% lead
+# keeps the default, a 10% lead wins.
+for lead in 2 10; do
+  LEAD=$lead python3 - <<'PY' || fail "could not write the final-round records"
+import json, os
+recs = [json.loads(l) for l in open("merged.jsonl")]
+r = next(x for x in recs if x["scheduler"] == "dwconv" and x["status"] == "ok")
+common = dict(commit="fffffff", timestamp="2999-01-01T00:00:00Z", final=True, min_us=1.0, max_us=200.0)
+d = dict(r, **common, is_default=True, params="dflt=1", median_us=100.0)
+w = dict(r, **common, is_default=False, params="won=1", median_us=100.0 / (1 + int(os.environ["LEAD"]) / 100))
+with open("final_round.jsonl", "w") as f:
+    f.write(json.dumps(d) + "\n" + json.dumps(w) + "\n")
+PY
+  "$bin" db distill final_round.jsonl -o final_round.json > /dev/null || fail "distill of a final round"
+  want=$([ "$lead" = 2 ] && echo dflt=1 || echo won=1)
+  grep -q "\"params\": \"$want\"" final_round.json || { cat final_round.json; fail "a $lead% lead: expected $want"; }
+done
 # A database merged from two machines keeps each CPU's best: the same records as measured on
 # another CPU (faster there, other parameters) add an entry per workload, not replace this one's.
 python3 - <<'PY' || fail "could not write the other CPU's records"

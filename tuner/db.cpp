@@ -148,6 +148,7 @@ json distill(const std::vector<json> &records) {
   struct Best {
     const json *tuned = nullptr;
     double default_first = 0, default_final = 0;
+    const json *default_final_record = nullptr;  // the default's last final re-measurement
     // Each autoscheduler's best, and its figure from the final round (measured beside the winner).
     std::map<std::string, double> autoschedulers, autoschedulers_final;
   };
@@ -166,7 +167,10 @@ json distill(const std::vector<json> &records) {
     if (r["scheduler"] == "dwconv") {
       if (better(r, b.tuned)) b.tuned = &r;
       if (r.value("is_default", false)) {
-        if (r["final"].get<bool>()) b.default_final = r["gflops"].get<double>();
+        if (r["final"].get<bool>()) {
+          b.default_final = r["gflops"].get<double>();
+          b.default_final_record = &r;
+        }
         else b.default_first = std::max(b.default_first, r["gflops"].get<double>());
       }
     } else {
@@ -179,6 +183,11 @@ json distill(const std::vector<json> &records) {
   for (auto &[key, b] : best) {
     if (!b.tuned) continue;
     for (const auto &[as, g] : b.autoschedulers_final) b.autoschedulers[as] = g;
+    // The winner of a final round keeps its place only with a clear lead over the default
+    // measured beside it (kMinGainOverDefault).
+    if (b.default_final_record && b.tuned->value("final", false) &&
+        b.tuned->at("median_us").get<double>() * kMinGainOverDefault > b.default_final_record->at("median_us").get<double>())
+      b.tuned = b.default_final_record;
     const json &t = *b.tuned;
     entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
                        {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},

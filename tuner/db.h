@@ -33,8 +33,16 @@ class Db {
 // Checks one record's fields and types; "" if valid, else what is wrong.
 std::string validate_record(const json &r);
 
-// Best ok record per (workload, target, threads) among scheduler "dwconv" records (final
-// re-measurements preferred), with the default's and the autoschedulers' figures beside it.
+// A tuned point replaces the heuristic default only when it is at least this much faster in the
+// final interleaved round (both measured there): a smaller lead is within what a candidate's
+// relative speed swings between processes on a shared machine (atrous_d2 on the 2-core Zen 4:
+// a 2% winner in the tuner's final round ran at 0.81x the default in a later process), and the
+// default is the point whose speed the heuristic's measurements back.
+constexpr double kMinGainOverDefault = 1.03;
+
+// Best ok record per (workload, target, threads, CPU) among scheduler "dwconv" records (final
+// re-measurements preferred; the default's unless beaten by kMinGainOverDefault in the final
+// round), with the default's and the autoschedulers' figures beside it.
 json distill(const std::vector<json> &records);
 
 // Writes text to path atomically (temporary file in the same folder, fsync, rename).

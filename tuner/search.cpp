@@ -618,6 +618,13 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
       res.best_params = finals[i].params;
     }
   }
+  // The default stays unless the winner beats it clearly (kMinGainOverDefault, as db distill).
+  for (size_t i = 0; i < finals.size(); i++) {
+    if (finals[i].is_default && fm[i].status == "ok" && best_us * kMinGainOverDefault > fm[i].median_us) {
+      best_us = fm[i].median_us;
+      res.best_params = finals[i].params;
+    }
+  }
   res.best_gflops = best_us > 0 ? flops / (best_us * 1e3) : 0.0;
   res.emulated = !fm.empty() && fm[0].emulated;
   res.trials = trial;
