@@ -170,8 +170,9 @@ json distill(const std::vector<json> &records) {
         if (r["final"].get<bool>()) {
           b.default_final = r["gflops"].get<double>();
           b.default_final_record = &r;
+        } else {
+          b.default_first = std::max(b.default_first, r["gflops"].get<double>());
         }
-        else b.default_first = std::max(b.default_first, r["gflops"].get<double>());
       }
     } else {
       const std::string as = r["scheduler"];
