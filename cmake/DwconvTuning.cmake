@@ -11,10 +11,10 @@
 set(DWCONV_TUNING_DB "${PROJECT_SOURCE_DIR}/schedules/tuned/x86-64.json"
     CACHE FILEPATH "Distilled tuning database the build generates per-workload kernels from")
 
-# The CPU whose tuning the build prefers, named as the tuner records it (tuner/db.cpp:
-# cpu_model(), "<model name> (family F, model M)"): by default the CPU of the machine that
-# configures, read from /proc/cpuinfo. A database merged from several machines holds one entry
-# per workload and CPU; each workload takes this CPU's entry, else the first other one.
+# The CPU whose tuning the build prefers, named as the tuner records it (tuner/cpu_model.h,
+# "<model name> (family F, model M)"): by default the CPU of the machine that configures, read
+# from /proc/cpuinfo. A database merged from several machines holds one entry per workload, ISA
+# level and CPU; each takes this CPU's entry, else one of the same model name, else another's.
 set(dwconv_host_cpu "")
 if (EXISTS /proc/cpuinfo)
   file(STRINGS /proc/cpuinfo cpuinfo REGEX "^(model name|cpu family|model)[ \t]*:")

@@ -52,7 +52,7 @@ expect("CPU B (family 2, model 2)" "avx512_zen4@vectors=2/avx2@tile_w=3" "avx2@t
 expect("CPU A (family 1, model 1)" "avx512_zen4@vectors=1/avx2@tile_w=3" "avx2@tile_w=5")
 # A CPU with no entries: the first entry of each level, as before per-CPU entries.
 expect("CPU C (family 3, model 3)" "avx512_zen4@vectors=1/avx2@tile_w=3" "avx2@tile_w=5")
-# The default names this machine the way the tuner records it (tuner/db.cpp: cpu_model()).
+# The default names this machine the way the tuner records it (tuner/cpu_model.h).
 if (EXISTS /proc/cpuinfo AND NOT dwconv_host_cpu MATCHES "^.+ \\(family [0-9]+, model [0-9]+\\)$")
   message(FATAL_ERROR "this machine's CPU read as '${dwconv_host_cpu}', not 'NAME (family F, model M)'")
 endif ()

@@ -71,6 +71,7 @@ nlohmann::json check_and_time(const std::vector<std::string> &built, const Timin
     }
   }
   nlohmann::json out = nlohmann::json::array();
+  const std::string cpu = cpu_model();
   for (size_t i = 0; i < n; i++) {
     double med = 0, lo = 0, hi = 0;
     if (status[i] == "ok" && !samples[i].empty()) {
@@ -79,7 +80,7 @@ nlohmann::json check_and_time(const std::vector<std::string> &built, const Timin
       med = s[s.size() / 2], lo = s.front(), hi = s.back();
     }
     out.push_back({{"status", status[i]}, {"median_us", med}, {"min_us", lo}, {"max_us", hi}, {"error", error[i]},
-                   {"cpu", cpu_model()}});
+                   {"cpu", cpu}});
   }
   return out;
 }

@@ -18,9 +18,8 @@ inline std::string cpu_model() {
     const size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-    const std::string value = line.substr(line.find_first_not_of(" \t", colon + 1) == std::string::npos
-                                              ? line.size()
-                                              : line.find_first_not_of(" \t", colon + 1));
+    const size_t start = line.find_first_not_of(" \t", colon + 1);
+    const std::string value = start == std::string::npos ? "" : line.substr(start);
     if (key == "model name") name = value;
     else if (key == "cpu family") family = value;
     else if (key == "model") model = value;
