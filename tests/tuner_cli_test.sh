@@ -32,6 +32,15 @@ after=$(wc -l < db.jsonl)
 [ "$after" -gt "$before" ] || fail "resume added no records"
 "$bin" db check db.jsonl > check.log || fail "database invalid after resume"
 grep -q "valid records" check.log || fail "db check printed no summary"
+# Search batches are timed beside the default (the anchor): their records carry its median.
+python3 - <<'PY' || fail "search records without the anchor's time"
+import json
+recs = [json.loads(l) for l in open("db.jsonl")]
+search = [r for r in recs if r["scheduler"] == "dwconv" and not r["final"] and not r["is_default"] and r["status"] == "ok"]
+assert search, "no search records"
+anchored = [r for r in search if r.get("default_us", 0) > 0]
+assert len(anchored) >= len(search) - 4, (len(anchored), len(search))
+PY
 for s in small_a small_b; do grep -q "^$s " tune2.log || fail "no result line for $s"; done
 python3 - <<'PY' || fail "distilled file lacks the workloads"
 import json
@@ -85,6 +94,12 @@ PY
 "$bin" db merge merged.jsonl stale.jsonl -o with_stale.jsonl > /dev/null || fail "merge with the stale record"
 "$bin" db distill with_stale.jsonl -o with_stale.json > /dev/null || fail "distill with the stale record"
 if grep -q "stale=1" with_stale.json; then fail "distill picked a record of an older commit"; fi
+# db prune drops the older commit's record and nothing distill reads.
+"$bin" db prune with_stale.jsonl -o pruned.jsonl > /dev/null || fail "prune failed"
+[ "$(wc -l < pruned.jsonl)" -eq "$nm" ] || fail "prune kept $(wc -l < pruned.jsonl) records, expected $nm"
+if grep -q "stale=1" pruned.jsonl; then fail "prune kept the older commit's record"; fi
+"$bin" db distill pruned.jsonl -o pruned.json > /dev/null || fail "distill of the pruned database"
+cmp -s pruned.json with_stale.json || fail "distill of the pruned database differs"
 # The default stays unless a final-round winner beats it by 3% (kMinGainOverDefault): a 2% lead
 # keeps the default, a 10% lead wins.
 for lead in 2 10; do

@@ -125,6 +125,37 @@ bool write_atomic(const std::string &path, const std::string &text, std::string 
   return true;
 }
 
+namespace {
+
+// A record's distill key: each (workload, target, threads, CPU) keeps its own entry.
+std::string distill_key(const json &r) {
+  return r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
+         std::to_string(r["threads"].get<int>()) + "|" + r["cpu"].get<std::string>();
+}
+
+// Per distill key, the dwconv commit of its newest record.
+std::map<std::string, std::string> latest_commits(const std::vector<json> &records) {
+  std::map<std::string, std::pair<std::string, std::string>> latest;  // key -> (timestamp, commit)
+  for (const json &r : records) {
+    auto &l = latest[distill_key(r)];
+    const std::string ts = r.value("timestamp", "");
+    if (l.first.empty() || ts > l.first) l = {ts, r.value("commit", "")};
+  }
+  std::map<std::string, std::string> commits;
+  for (const auto &[key, l] : latest) commits[key] = l.second;
+  return commits;
+}
+
+}  // namespace
+
+std::vector<json> prune(const std::vector<json> &records) {
+  const auto latest = latest_commits(records);
+  std::vector<json> kept;
+  for (const json &r : records)
+    if (r.value("commit", "") == latest.at(distill_key(r))) kept.push_back(r);
+  return kept;
+}
+
 json distill(const std::vector<json> &records) {
   // Per (workload, target, threads, CPU): the best "dwconv" record, preferring final
   // re-measurements, among the records of the dwconv commit that measured it last: figures of
@@ -135,16 +166,7 @@ json distill(const std::vector<json> &records) {
   // the build picks the entries of the CPU it is for (cmake/DwconvTuning.cmake).
   // The default's figure comes from the same kind of measurement as the winner's: its last final
   // re-measurement (interleaved with the winner) when there is one, else its best first one.
-  auto key_of = [](const json &r) {
-    return r["workload"].get<std::string>() + "|" + r["target"].get<std::string>() + "|" +
-           std::to_string(r["threads"].get<int>()) + "|" + r["cpu"].get<std::string>();
-  };
-  std::map<std::string, std::pair<std::string, std::string>> latest;  // key -> (timestamp, commit)
-  for (const json &r : records) {
-    auto &l = latest[key_of(r)];
-    const std::string ts = r.value("timestamp", "");
-    if (l.first.empty() || ts > l.first) l = {ts, r.value("commit", "")};
-  }
+  const auto latest = latest_commits(records);
   struct Best {
     const json *tuned = nullptr;
     double default_first = 0, default_final = 0;
@@ -159,8 +181,8 @@ json distill(const std::vector<json> &records) {
     return a["median_us"].get<double>() < (*b)["median_us"].get<double>();
   };
   for (const json &r : records) {
-    const std::string key = key_of(r);
-    if (r["status"] != "ok" || r.value("commit", "") != latest[key].second) continue;
+    const std::string key = distill_key(r);
+    if (r["status"] != "ok" || r.value("commit", "") != latest.at(key)) continue;
     // Times taken under an emulator (qemu) rank nothing: such a run only checked correctness.
     if (r.value("timing", "measured") == "emulated") continue;
     Best &b = best[key];

@@ -45,6 +45,11 @@ constexpr double kMinGainOverDefault = 1.03;
 // round), with the default's and the autoschedulers' figures beside it.
 json distill(const std::vector<json> &records);
 
+// The records distill reads: per (workload, target, threads, CPU), those of the dwconv commit
+// that measured it last (all their statuses, so that --resume and --warm-start see them too).
+// distill(prune(r)) == distill(r); a database of many runs shrinks to the latest run's records.
+std::vector<json> prune(const std::vector<json> &records);
+
 // Writes text to path atomically (temporary file in the same folder, fsync, rename).
 bool write_atomic(const std::string &path, const std::string &text, std::string *error);
 

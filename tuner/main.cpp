@@ -26,6 +26,7 @@ commands:
   db check  validate a tuning database (exit 0 when valid, else a message and exit 1)
   db merge  combine databases (from several machines or shards) into one
   db distill  write the best-per-workload file the build reads (-DDWCONV_TUNING_DB=...)
+  db prune  drop the records of superseded dwconv commits (what distill no longer reads)
   info      which kernel of this build serves a shape on this machine, and why
   measure   time given schedules (and autoschedulers) on one shape, checked against the naive loop
   bench     run the benchmark binary (dwconv vs peers vs naive loop)
@@ -94,6 +95,9 @@ const char *kDbUsage = R"(usage:
   dwconv db check PATH            validate every record (exit 1 and name file:line if not)
   dwconv db merge A B [...] -o C  union of databases (all validated first), written atomically
   dwconv db distill DB -o OUT     best schedule per workload, the file the build reads
+  dwconv db prune DB [...] -o OUT keep only the records distill reads: per workload, target,
+                                  thread count and CPU those of the dwconv commit that measured
+                                  it last (older commits' records go); written atomically
 )";
 
 const char *kInfoUsage = R"(usage: dwconv info SHAPE [--shapes FILE]
@@ -386,8 +390,11 @@ int cmd_db(int argc, char **argv) {
     for (const json &r : all) text += r.dump() + "\n";
   } else if (sub == "distill") {
     text = distill(all).dump(1) + "\n";
+  } else if (sub == "prune") {
+    all = prune(all);
+    for (const json &r : all) text += r.dump() + "\n";
   } else {
-    throw std::invalid_argument("unknown db command '" + sub + "' (check, merge, distill)");
+    throw std::invalid_argument("unknown db command '" + sub + "' (check, merge, distill, prune)");
   }
   if (!write_atomic(out, text, &err)) {
     std::cerr << "dwconv db " << sub << ": " << err << "\n";

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -171,6 +172,22 @@ const WorkloadData &workload_data(const dwconv::Problem &p) {
   return d;
 }
 
+// Candidates compiled in this (parent) process for reuse (Candidate::reuse_build), of one
+// workload at a time; a forked child inherits the compiled code.
+struct BuildCache {
+  std::string workload;
+  std::map<std::string, Halide::Callable> built;  // by scheduler|params|target
+};
+
+BuildCache &build_cache() {
+  static BuildCache cache;
+  return cache;
+}
+
+std::string build_cache_key(const Candidate &c, const MeasureOptions &o) {
+  return c.scheduler + "|" + c.params + "|" + o.target + "|" + (o.fix_workload ? "fixed" : "runtime");
+}
+
 // Runs in the child: everything, result as JSON on fd.
 std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &cands, const MeasureOptions &o) {
   dwconv::ResolvedPadding pad;
@@ -193,7 +210,8 @@ std::string child_main(const dwconv::Problem &p, const std::vector<Candidate> &c
   std::vector<std::string> built(cands.size());
   for_each_parallel(cands.size(), build_jobs(o), [&](size_t i) {
     try {
-      fns[i] = build(p, cands[i], o, i);
+      const auto cached = build_cache().built.find(build_cache_key(cands[i], o));
+      fns[i] = cands[i].reuse_build && cached != build_cache().built.end() ? cached->second : build(p, cands[i], o, i);
     } catch (const Halide::Error &e) {
       built[i] = e.what();
     } catch (const std::exception &e) {
@@ -473,6 +491,17 @@ std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Can
   }
   std::vector<Measurement> result(cands.size());
   workload_data(p);  // before fork(), so that every child of this workload shares it
+  // Reused candidates compiled here, before fork(), once per workload. One that fails to build
+  // is left to the child, which records why.
+  BuildCache &cache = build_cache();
+  if (cache.workload != dwconv::workload_key(p)) cache = {dwconv::workload_key(p), {}};
+  for (size_t i = 0; i < cands.size(); i++) {
+    if (!cands[i].reuse_build || cache.built.count(build_cache_key(cands[i], o))) continue;
+    try {
+      cache.built[build_cache_key(cands[i], o)] = build(p, cands[i], o, i);
+    } catch (...) {
+    }
+  }
   ChildResult r = in_child(
       [&] {
         ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);

@@ -15,6 +15,9 @@ struct Candidate {
   // Schedule parameters (scheduler "dwconv"), or the autoscheduler's own ("beam_size=1").
   std::string params;
   bool is_default = false;
+  // Host JIT runs: compiled once, in this process, and reused by every later batch of the same
+  // workload (the search's anchor, timed in each batch). Elsewhere compiled like any other.
+  bool reuse_build = false;
 };
 
 struct Measurement {
