@@ -117,6 +117,26 @@ PY
   want=$([ "$lead" = 2 ] && echo dflt=1 || echo won=1)
   grep -q "\"params\": \"$want\"" final_round.json || { cat final_round.json; fail "a $lead% lead: expected $want"; }
 done
+# Two runs' final rounds merged: the winner is the fastest relative to the default of its own
+# round (default_us), not the lowest time: run A's process ran everything faster.
+python3 - <<'PY' || fail "could not write two final rounds"
+import json
+recs = [json.loads(l) for l in open("merged.jsonl")]
+r = next(x for x in recs if x["scheduler"] == "dwconv" and x["status"] == "ok")
+with open("two_rounds.jsonl", "w") as f:
+    for run, dflt_us, won_us in (("a", 80.0, 70.0), ("b", 100.0, 80.0)):
+        common = dict(commit="fffffff", timestamp="2999-01-01T00:00:0%dZ" % (run == "b"), final=True,
+                      min_us=1.0, max_us=200.0, default_us=dflt_us)
+        f.write(json.dumps(dict(r, **common, is_default=True, params="dflt=1", median_us=dflt_us)) + "\n")
+        f.write(json.dumps(dict(r, **common, is_default=False, params="won_" + run + "=1", median_us=won_us)) + "\n")
+PY
+"$bin" db distill two_rounds.jsonl -o two_rounds.json > /dev/null || fail "distill of two final rounds"
+python3 - <<'PY' || { cat two_rounds.json; fail "two final rounds: expected run b's winner at 1.25x its default"; }
+import json
+e = json.load(open("two_rounds.json"))["entries"][0]
+assert e["params"] == "won_b=1", e
+assert abs(e["gflops"] / e["default_gflops"] - 1.25) < 1e-9, e
+PY
 # A database merged from two machines keeps each CPU's best: the same records as measured on
 # another CPU (faster there, other parameters) add an entry per workload, not replace this one's.
 python3 - <<'PY' || fail "could not write the other CPU's records"

@@ -164,8 +164,9 @@ json distill(const std::vector<json> &records) {
   // old records. Each CPU keeps its own entry: what wins on one microarchitecture can lose on
   // another of the same ISA level (seed_big, Xeon's choice on a Zen 4: 36 vs 44 GFLOP/s), and
   // the build picks the entries of the CPU it is for (cmake/DwconvTuning.cmake).
-  // The default's figure comes from the same kind of measurement as the winner's: its last final
-  // re-measurement (interleaved with the winner) when there is one, else its best first one.
+  // The default's figure comes from the same kind of measurement as the winner's: the default of
+  // the winner's own final round when the record names it (default_us), else the default's last
+  // final re-measurement, else its best first one.
   const auto latest = latest_commits(records);
   struct Best {
     const json *tuned = nullptr;
@@ -175,9 +176,17 @@ json distill(const std::vector<json> &records) {
     std::map<std::string, double> autoschedulers, autoschedulers_final;
   };
   std::map<std::string, Best> best;
-  auto better = [](const json &a, const json *b) {
+  // Records of one kind compare by median, or by their time relative to the default timed in
+  // the same round when both have it (final rounds of several runs, merged: each ran in its
+  // own process, where the same code's speed differs by 5-25% on a shared machine).
+  auto relative = [](const json &r) {
+    const double d = r.value("default_us", 0.0);
+    return d > 0 ? r["median_us"].get<double>() / d : 0.0;
+  };
+  auto better = [&](const json &a, const json *b) {
     if (!b) return true;
     if (a["final"] != (*b)["final"]) return a["final"].get<bool>();
+    if (relative(a) > 0 && relative(*b) > 0) return relative(a) < relative(*b);
     return a["median_us"].get<double>() < (*b)["median_us"].get<double>();
   };
   for (const json &r : records) {
@@ -207,14 +216,18 @@ json distill(const std::vector<json> &records) {
     if (!b.tuned) continue;
     for (const auto &[as, g] : b.autoschedulers_final) b.autoschedulers[as] = g;
     // The winner of a final round keeps its place only with a clear lead over the default
-    // measured beside it (kMinGainOverDefault).
-    if (b.default_final_record && b.tuned->value("final", false) &&
-        b.tuned->at("median_us").get<double>() * kMinGainOverDefault > b.default_final_record->at("median_us").get<double>())
-      b.tuned = b.default_final_record;
+    // measured beside it (kMinGainOverDefault): its own round's default when the record names
+    // it (several runs merged), else the last one.
+    if (b.default_final_record && b.tuned->value("final", false)) {
+      const double d = relative(*b.tuned) > 0 ? b.tuned->at("default_us").get<double>()
+                                              : b.default_final_record->at("median_us").get<double>();
+      if (b.tuned->at("median_us").get<double>() * kMinGainOverDefault > d) b.tuned = b.default_final_record;
+    }
     const json &t = *b.tuned;
     entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
                        {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},
-                       {"default_gflops", b.default_final > 0 ? b.default_final : b.default_first},
+                       {"default_gflops", relative(t) > 0 ? t["gflops"].get<double>() * relative(t)
+                                          : b.default_final > 0 ? b.default_final : b.default_first},
                        {"autoschedulers", b.autoschedulers},
                        {"cpu", t["cpu"]}, {"commit", t["commit"]}});
   }

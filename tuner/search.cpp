@@ -657,9 +657,11 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   std::vector<Measurement> fm = measure(p, finals, fmo);
   res.baseline_s += std::chrono::duration<double>(Clock::now() - finals_start).count() * double(baselines_in_finals) /
                     double(finals.size());
-  double best_us = 0;
+  double best_us = 0, final_default_us = 0;
+  for (size_t i = 0; i < finals.size(); i++)
+    if (finals[i].is_default && fm[i].status == "ok") final_default_us = fm[i].median_us;
   for (size_t i = 0; i < finals.size(); i++) {
-    record(finals[i], fm[i], true);
+    record(finals[i], fm[i], true, final_default_us);
     if (fm[i].status != "ok") continue;
     if (finals[i].scheduler != "dwconv") {
       res.autoscheduler_gflops[finals[i].scheduler] = flops / (fm[i].median_us * 1e3);
