@@ -338,24 +338,35 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
       f.vectorize(a.co, lanes, TailStrategy::RoundUp);
     }
   };
+  // A per-workload kernel knows the staged block's size and puts a small one on the stack: one
+  // heap allocation per block costs ~60 ns (7x7x1024, per channel tile: 4 of 21 us).
+  auto stack_if_small = [&](long channels) {
+    if (!ctx.shape) return false;
+    const WorkloadShape &w = *ctx.shape;
+    const long rows = long(std::min(p.rows_per_task, w.out_h) - 1) * w.stride_h + long(w.kh - 1) * w.dilation_h + 1;
+    const long cols = long(w.out_w - 1) * w.stride_w + long(w.kw - 1) * w.dilation_w + 1;
+    if (rows * cols * channels * long(sizeof(float)) > kMaxStackStage) return false;
+    a.replicated.store_in(MemoryType::Stack);
+    return true;
+  };
   if (p.stage_input == 1) {
     // Zero-padded strip (all channels of the task's channel block) computed once per task.
     a.replicated.compute_at(a.output, l.task);
     stage_vectors(a.replicated);
+    // At most the task's channel tiles, or all channels rounded up to vectors; aligned to
+    // chunks, one chunk more.
+    if (ctx.shape) {
+      const long cm_up = (long(ctx.shape->c) * ctx.shape->m + lanes - 1) / lanes * lanes;
+      const long block = p.channel_tiles_per_task > 0 ? std::min<long>(long(p.channel_tiles_per_task) * co_tile, cm_up) : cm_up;
+      const long channels = block + (chunk > 0 ? chunk : 0);
+      if (stack_if_small(channels)) a.replicated.bound_storage(a.co, int(channels));
+    }
   } else if (p.stage_input == 2) {
     // One channel tile of the task's rows: a constant column stride, a block that stays in L2.
     // Aligned to whole chunks, the shifted last tile spans one chunk more.
     a.replicated.compute_at(a.output, l.co_o).bound_storage(a.co, co_tile + (chunk > 0 ? chunk : 0));
     stage_vectors(a.replicated);
-    // One heap allocation per channel tile costs ~60 ns (7x7x1024: 4 of 21 us); a per-workload
-    // kernel knows the block's size and puts a small one on the stack.
-    if (ctx.shape) {
-      const WorkloadShape &w = *ctx.shape;
-      const long rows = long(std::min(p.rows_per_task, w.out_h) - 1) * w.stride_h + long(w.kh - 1) * w.dilation_h + 1;
-      const long cols = long(w.out_w - 1) * w.stride_w + long(w.kw - 1) * w.dilation_w + 1;
-      const long channels = co_tile + (chunk > 0 ? chunk : 0);
-      if (rows * cols * channels * long(sizeof(float)) <= kMaxStackStage) a.replicated.store_in(MemoryType::Stack);
-    }
+    stack_if_small(co_tile + (chunk > 0 ? chunk : 0));
   }
 }
 

@@ -38,6 +38,11 @@ run 1,15,16,9,5,3,3,1,2,SAME "$s2,vectors=5,tile_w=1,rows_per_task=2"
 run 2,13,13,3,4,5,5,1,1,SAME "$s1,vectors=1,tile_w=4,rows_per_task=2"
 run 1,10,10,33,4,3,3,1,1,SAME "$s2,vectors=2,tile_w=3,rows_per_task=2"
 run 1,9,9,20,7,3,3,1,1,SAME "$s2,vectors=7,tile_w=1,rows_per_task=3"
+# M = 1 staged per task (on the stack when small: storage bounded by the task's channels):
+# C*M = 40 with 2-vector tiles (the last one shifted inwards), per channel tile and all channels.
+run 1,9,11,40,1,3,3,1,1,SAME "$s1,vectors=2,tile_w=3,rows_per_task=4,channel_tiles_per_task=1"
+run 1,9,11,40,1,3,3,2,1,SAME "$s1,vectors=2,tile_w=2,rows_per_task=2,channel_tiles_per_task=0"
+run 1,9,11,40,1,3,3,1,1,SAME "$s1,vectors=1,tile_w=2,tile_h=2,rows_per_task=4,channel_tiles_per_task=2"
 # M = 2 in place (the default for M = 2), 2-row tiles.
 run 1,17,19,40,2,3,3,1,1,SAME "stage_input=0,channel_tiles_outer=0,vectors=2,tile_w=2,tile_h=2,rows_per_task=2"
 # Runtime stride, dilation and extents (as the general kernels) with the chunked staging.
