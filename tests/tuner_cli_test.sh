@@ -41,6 +41,13 @@ assert search, "no search records"
 anchored = [r for r in search if r.get("default_us", 0) > 0]
 assert len(anchored) >= len(search) - 4, (len(anchored), len(search))
 PY
+# The final round runs in three processes (--final-rounds, default 3), each with the default.
+python3 - <<'PY' || fail "not three final rounds per workload"
+import json, collections
+recs = [json.loads(l) for l in open("db.jsonl")]
+rounds = collections.Counter(r["workload"] for r in recs if r["final"] and r["is_default"] and r.get("default_us", 0) > 0)
+assert len(rounds) == 2 and all(n == 3 for n in rounds.values()), rounds
+PY
 for s in small_a small_b; do grep -q "^$s " tune2.log || fail "no result line for $s"; done
 python3 - <<'PY' || fail "distilled file lacks the workloads"
 import json
@@ -136,6 +143,32 @@ import json
 e = json.load(open("two_rounds.json"))["entries"][0]
 assert e["params"] == "won_b=1", e
 assert abs(e["gflops"] / e["default_gflops"] - 1.25) < 1e-9, e
+PY
+# Three final rounds (the processes of one run): each point ranks by its median relative time.
+# "lucky" led one round by far and trailed in two; "steady" led by 15% in all three; "broken"
+# led twice and was wrong once (never wins). Expected: steady, at 1/0.85 its default.
+python3 - <<'PY' || fail "could not write three final rounds"
+import json
+recs = [json.loads(l) for l in open("merged.jsonl")]
+r = next(x for x in recs if x["scheduler"] == "dwconv" and x["status"] == "ok")
+with open("three_rounds.jsonl", "w") as f:
+    for k, (dflt_us, lucky, broken) in enumerate(((100.0, 0.6, 0.5), (90.0, 1.05, 0.5), (110.0, 1.05, None))):
+        common = dict(commit="fffffff", timestamp="2999-01-01T00:00:0%dZ" % k, final=True, min_us=1.0,
+                      max_us=500.0, default_us=dflt_us)
+        f.write(json.dumps(dict(r, **common, is_default=True, params="dflt=1", median_us=dflt_us)) + "\n")
+        f.write(json.dumps(dict(r, **common, is_default=False, params="lucky=1", median_us=dflt_us * lucky)) + "\n")
+        f.write(json.dumps(dict(r, **common, is_default=False, params="steady=1", median_us=dflt_us * 0.85)) + "\n")
+        b = dict(r, **common, is_default=False, params="broken=1", median_us=dflt_us * (broken or 0))
+        if broken is None:
+            b.update(status="wrong", error="mismatch", gflops=0.0)
+        f.write(json.dumps(b) + "\n")
+PY
+"$bin" db distill three_rounds.jsonl -o three_rounds.json > /dev/null || fail "distill of three final rounds"
+python3 - <<'PY' || { cat three_rounds.json; fail "three final rounds: expected steady at 1/0.85 its default"; }
+import json
+e = json.load(open("three_rounds.json"))["entries"][0]
+assert e["params"] == "steady=1", e
+assert abs(e["gflops"] / e["default_gflops"] - 1 / 0.85) < 1e-9, e
 PY
 # A database merged from two machines keeps each CPU's best: the same records as measured on
 # another CPU (faster there, other parameters) add an entry per workload, not replace this one's.

@@ -3,7 +3,10 @@
 
 For every shape of --shapes, the winner of A, the winner of B and the heuristic default are
 compiled, checked and timed interleaved in one `dwconv measure` process, so that the ratio is
-not a comparison of two noisy runs. Prints one line per shape and the geometric means.
+not a comparison of two noisy runs; --processes such processes (default 3, each compiling
+again), and each ratio is the median over them: on a shared machine the same code's speed
+relative to other code moves by several percent between processes. Prints one line per shape
+and the geometric means.
 
   tuner/compare_tunings.py build/tuning/seed1.json build/tuning/seed2.json
   tuner/compare_tunings.py tuned.json tuned.json --target-a x86-64-avx512_zen4 --target-b x86-64-avx2
@@ -14,6 +17,7 @@ import json
 import re
 import subprocess
 import sys
+from statistics import median
 
 from main_report import geomean, shape_rows, workload_key
 
@@ -38,6 +42,7 @@ def main():
     ap.add_argument("--target-a", help="A's entries of this target only (e.g. x86-64-avx512_zen4)")
     ap.add_argument("--target-b", help="B's entries of this target only (e.g. x86-64-avx2)")
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--processes", type=int, default=3, help="measure processes per shape (ratios: their median)")
     ap.add_argument("--tolerance", type=float, default=0.05, help="B/A counts as agreeing within this")
     args = ap.parse_args()
 
@@ -48,22 +53,29 @@ def main():
         if key not in a or key not in b:
             print(f"{name:12s} skipped: no entry for {key} in {'A' if key not in a else 'B'}")
             continue
-        run = subprocess.run([args.dwconv, "measure", name, "--shapes", args.shapes, "--params", a[key],
-                              "--params", b[key], "--params", "", "--repeats", str(args.repeats),
-                              "--threads", str(args.threads)],
-                             capture_output=True, text=True)
-        g = [float(x) for x in re.findall(r"^\s*\d+\s+([\d.]+) GFLOP/s", run.stdout, re.M)]
-        if len(g) != 3:
-            sys.exit(f"dwconv measure {name} failed:\n{run.stdout}{run.stderr}")
-        rows.append((name, *g))
-        print(f"{name:12s} A {g[0]:6.1f}  B {g[1]:6.1f}  default {g[2]:6.1f} GFLOP/s   B/A {g[1] / g[0]:.3f}"
-              f"   A/default {g[0] / g[2]:.3f}   B/default {g[1] / g[2]:.3f}", flush=True)
+        runs = []
+        for _ in range(args.processes):
+            run = subprocess.run([args.dwconv, "measure", name, "--shapes", args.shapes, "--params", a[key],
+                                  "--params", b[key], "--params", "", "--repeats", str(args.repeats),
+                                  "--threads", str(args.threads)],
+                                 capture_output=True, text=True)
+            g = [float(x) for x in re.findall(r"^\s*\d+\s+([\d.]+) GFLOP/s", run.stdout, re.M)]
+            if len(g) != 3:
+                sys.exit(f"dwconv measure {name} failed:\n{run.stdout}{run.stderr}")
+            runs.append(g)
+        # (name, B/A, A/default, B/default, default GFLOP/s): medians over the processes
+        row = (name, median([g[1] / g[0] for g in runs]), median([g[0] / g[2] for g in runs]),
+               median([g[1] / g[2] for g in runs]), median([g[2] for g in runs]))
+        rows.append(row)
+        per = "  ".join(f"{g[1] / g[0]:.3f}" for g in runs)
+        print(f"{name:12s} default {row[4]:6.1f} GFLOP/s   B/A {row[1]:.3f} ({per})   A/default {row[2]:.3f}"
+              f"   B/default {row[3]:.3f}", flush=True)
     if not rows:
         sys.exit("no shape in both files")
 
-    agree = sum(abs(r[2] / r[1] - 1) <= args.tolerance for r in rows)
-    print(f"geomean A/default {geomean([r[1] / r[3] for r in rows]):.3f}  B/default {geomean([r[2] / r[3] for r in rows]):.3f}"
-          f"  B/A within {args.tolerance:.0%} on {agree} of {len(rows)} shapes")
+    agree = sum(abs(r[1] - 1) <= args.tolerance for r in rows)
+    print(f"geomean A/default {geomean([r[2] for r in rows]):.3f}  B/default {geomean([r[3] for r in rows]):.3f}"
+          f"  B/A within {args.tolerance:.0%} on {agree} of {len(rows)} shapes (medians of {args.processes} processes)")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "Halide.h"
@@ -156,6 +158,38 @@ std::vector<json> prune(const std::vector<json> &records) {
   return kept;
 }
 
+std::map<std::string, FinalStanding> final_standings(const std::vector<const json *> &finals) {
+  std::map<std::string, std::vector<std::pair<double, const json *>>> rounds;  // params -> (ratio, record)
+  std::set<std::string> failed;
+  for (const json *r : finals) {
+    if (r->value("scheduler", "") != "dwconv" || !r->value("final", false)) continue;
+    const std::string params = r->value("params", "");
+    if (r->value("status", "") != "ok") {
+      failed.insert(params);
+      continue;
+    }
+    const double d = r->value("default_us", 0.0);
+    if (d > 0) rounds[params].emplace_back(r->at("median_us").get<double>() / d, r);
+  }
+  std::map<std::string, FinalStanding> standings;
+  for (auto &[params, v] : rounds) {
+    if (failed.count(params)) continue;
+    std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+    standings[params] = {v[v.size() / 2].first, v[v.size() / 2].second, int(v.size())};
+  }
+  return standings;
+}
+
+const FinalStanding *final_winner(const std::map<std::string, FinalStanding> &standings) {
+  const FinalStanding *best = nullptr, *dflt = nullptr;
+  for (const auto &[params, s] : standings) {
+    if (!best || s.ratio < best->ratio) best = &s;
+    if (s.record->value("is_default", false)) dflt = &s;
+  }
+  if (best && dflt && best->ratio * kMinGainOverDefault > dflt->ratio) return dflt;
+  return best;
+}
+
 json distill(const std::vector<json> &records) {
   // Per (workload, target, threads, CPU): the best "dwconv" record, preferring final
   // re-measurements, among the records of the dwconv commit that measured it last: figures of
@@ -164,8 +198,11 @@ json distill(const std::vector<json> &records) {
   // old records. Each CPU keeps its own entry: what wins on one microarchitecture can lose on
   // another of the same ISA level (seed_big, Xeon's choice on a Zen 4: 36 vs 44 GFLOP/s), and
   // the build picks the entries of the CPU it is for (cmake/DwconvTuning.cmake).
-  // The default's figure comes from the same kind of measurement as the winner's: the default of
-  // the winner's own final round when the record names it (default_us), else the default's last
+  // Final rounds that name their default (default_us) decide by final_standings: the median over
+  // the rounds (of one run, repeated in several processes, and of runs merged) of each point's
+  // time relative to its round's default. Older records without it: the best final figure.
+  // The default's figure comes from the same kind of measurement as the winner's: the winner's
+  // figure times its standing (the default of the round that gave it), else the default's last
   // final re-measurement, else its best first one.
   const auto latest = latest_commits(records);
   struct Best {
@@ -174,11 +211,12 @@ json distill(const std::vector<json> &records) {
     const json *default_final_record = nullptr;  // the default's last final re-measurement
     // Each autoscheduler's best, and its figure from the final round (measured beside the winner).
     std::map<std::string, double> autoschedulers, autoschedulers_final;
+    std::vector<const json *> finals;  // final "dwconv" records, any status
   };
   std::map<std::string, Best> best;
   // Records of one kind compare by median, or by their time relative to the default timed in
-  // the same round when both have it (final rounds of several runs, merged: each ran in its
-  // own process, where the same code's speed differs by 5-25% on a shared machine).
+  // the same batch when both have it (the search's anchor: each batch runs in its own process,
+  // where the same code's speed differs by 5-25% on a shared machine).
   auto relative = [](const json &r) {
     const double d = r.value("default_us", 0.0);
     return d > 0 ? r["median_us"].get<double>() / d : 0.0;
@@ -191,10 +229,11 @@ json distill(const std::vector<json> &records) {
   };
   for (const json &r : records) {
     const std::string key = distill_key(r);
-    if (r["status"] != "ok" || r.value("commit", "") != latest.at(key)) continue;
     // Times taken under an emulator (qemu) rank nothing: such a run only checked correctness.
-    if (r.value("timing", "measured") == "emulated") continue;
+    if (r.value("commit", "") != latest.at(key) || r.value("timing", "measured") == "emulated") continue;
     Best &b = best[key];
+    if (r["scheduler"] == "dwconv" && r["final"].get<bool>()) b.finals.push_back(&r);
+    if (r["status"] != "ok") continue;
     if (r["scheduler"] == "dwconv") {
       if (better(r, b.tuned)) b.tuned = &r;
       if (r.value("is_default", false)) {
@@ -213,23 +252,23 @@ json distill(const std::vector<json> &records) {
   }
   json entries = json::array();
   for (auto &[key, b] : best) {
-    if (!b.tuned) continue;
     for (const auto &[as, g] : b.autoschedulers_final) b.autoschedulers[as] = g;
-    // The winner of a final round keeps its place only with a clear lead over the default
-    // measured beside it (kMinGainOverDefault): its own round's default when the record names
-    // it (several runs merged), else the last one.
-    if (b.default_final_record && b.tuned->value("final", false)) {
-      const double d = relative(*b.tuned) > 0 ? b.tuned->at("default_us").get<double>()
-                                              : b.default_final_record->at("median_us").get<double>();
-      if (b.tuned->at("median_us").get<double>() * kMinGainOverDefault > d) b.tuned = b.default_final_record;
+    const json *t = b.tuned;
+    double default_gflops = b.default_final > 0 ? b.default_final : b.default_first;
+    if (const FinalStanding *w = final_winner(final_standings(b.finals))) {
+      t = w->record;
+      default_gflops = t->at("gflops").get<double>() * w->ratio;
+    } else if (t && b.default_final_record && t->value("final", false) &&
+               t->at("median_us").get<double>() * kMinGainOverDefault > b.default_final_record->at("median_us").get<double>()) {
+      // Older records: the winner of the final round keeps its place only with a clear lead over
+      // the default measured beside it (kMinGainOverDefault).
+      t = b.default_final_record;
     }
-    const json &t = *b.tuned;
-    entries.push_back({{"workload", t["workload"]}, {"target", t["target"]}, {"threads", t["threads"]},
-                       {"params", t["params"]}, {"gflops", t["gflops"]}, {"median_us", t["median_us"]},
-                       {"default_gflops", relative(t) > 0 ? t["gflops"].get<double>() * relative(t)
-                                          : b.default_final > 0 ? b.default_final : b.default_first},
-                       {"autoschedulers", b.autoschedulers},
-                       {"cpu", t["cpu"]}, {"commit", t["commit"]}});
+    if (!t) continue;
+    entries.push_back({{"workload", (*t)["workload"]}, {"target", (*t)["target"]}, {"threads", (*t)["threads"]},
+                       {"params", (*t)["params"]}, {"gflops", (*t)["gflops"]}, {"median_us", (*t)["median_us"]},
+                       {"default_gflops", default_gflops}, {"autoschedulers", b.autoschedulers},
+                       {"cpu", (*t)["cpu"]}, {"commit", (*t)["commit"]}});
   }
   return {{"format", "dwconv-tuned-v1"}, {"halide", halide_version()}, {"entries", entries}};
 }

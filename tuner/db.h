@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,24 @@ std::string validate_record(const json &r);
 // default is the point whose speed the heuristic's measurements back.
 constexpr double kMinGainOverDefault = 1.03;
 
+// A point's standing over the final rounds of one workload: the median, over the rounds it ran
+// in, of its time relative to the default timed in the same round (below 1: faster than the
+// default), and the record of the round that gave it. A run's final round is repeated in
+// several processes, and runs are merged: one process's figure says little on a shared machine,
+// where the same code's speed relative to the default moves by several percent between
+// processes (mbv1_dw13, one winner, four processes: 1.12, 1.20, 1.11, 1.08).
+struct FinalStanding {
+  double ratio = 0;              // the upper median of median_us / default_us over its rounds
+  const json *record = nullptr;  // the final record whose ratio that is
+  int rounds = 0;
+};
+// Standings of the points (params) of final "dwconv" records of one workload that name their
+// round's default (default_us); other records are ignored. A point with a final record that is
+// not ok (wrong, crash, timeout) has no standing: it never wins.
+std::map<std::string, FinalStanding> final_standings(const std::vector<const json *> &finals);
+// The winner of the standings: the lowest ratio, unless it leads the default by less than
+// kMinGainOverDefault, then the default's (nullptr when there are none).
+const FinalStanding *final_winner(const std::map<std::string, FinalStanding> &standings);
 // Best ok record per (workload, target, threads, CPU) among scheduler "dwconv" records (final
 // re-measurements preferred; the default's unless beaten by kMinGainOverDefault in the final
 // round), with the default's and the autoschedulers' figures beside it.

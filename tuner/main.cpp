@@ -39,7 +39,8 @@ const char *kTuneUsage = R"(usage: dwconv tune --shapes FILE --db PATH [options]
 Measures, for each workload (shape) of FILE, the heuristic default schedule, Halide's
 autoschedulers (once per database), then a coordinate descent and a seeded evolutionary search
 ranked by a cost model; every candidate is checked against the naive loop before it is timed;
-the best few are re-measured interleaved at the end.
+the best few are re-measured interleaved with the default at the end, in --final-rounds
+processes, and ranked by their median time relative to it.
 
 options:
   --shapes FILE          CSV: name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]
@@ -68,6 +69,10 @@ options:
                          32 took 36-56 s a shape here, over 180 s on batch8 and seed_big)
   --baseline-timeout S   seconds one autoscheduler baseline may take, scheduling included
                          (default 180; a baseline past it is recorded as a timeout)
+  --final-rounds K       the final round (the best few, the default, the best of the first
+                         60 s) is repeated in K processes, compiled again in each (default 3):
+                         each point ranks by the median over the rounds of its time relative to
+                         the round's default; the baselines run in the first round only
   --build-jobs N         candidates compiled at once, one per thread (default: one per CPU);
                          a batch is timed after all of it is built, never during a compile.
                          The search measures this many candidates a round, so the same seed
@@ -260,6 +265,7 @@ int cmd_tune(int argc, char **argv) {
       std::string &ps = o.autoscheduler_params[v.substr(0, dot)];
       ps += (ps.empty() ? "" : ",") + v.substr(dot + 1);
     } else if (a == "--baseline-timeout") o.baseline_timeout_s = std::stod(next());
+    else if (a == "--final-rounds") o.final_rounds = std::stoi(next());
     else if (a == "--shard") {
       std::string s = next();
       if (std::sscanf(s.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 || shard_i >= shard_n)
@@ -269,6 +275,7 @@ int cmd_tune(int argc, char **argv) {
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
   resolve_runner(target, o.measure);
   if (o.measure.threads < 1) throw std::invalid_argument("--threads must be >= 1");
+  if (o.final_rounds < 1) throw std::invalid_argument("--final-rounds must be >= 1");
   Db db;
   std::string err;
   if (!Db::load(db_path, &db, &err)) {
@@ -333,8 +340,9 @@ int cmd_tune(int argc, char **argv) {
       }
       std::printf("\n");
     }
-    std::printf("(GFLOP/s at %d thread(s), medians of the final interleaved round; 'at 60 s': the best of each\n"
-                " workload's first 60 s re-measured in that round; 0: failed or not run; database %s)\n",
+    std::printf("(GFLOP/s at %d thread(s) from the final interleaved rounds: each point's median time relative to\n"
+                " the default over the rounds, on the scale of the default's figure; 'at 60 s': the best of each\n"
+                " workload's first 60 s re-measured there; 0: failed or not run; database %s)\n",
                 o.measure.threads, db_path.c_str());
     if (emulated)
       std::printf("[emulated] candidates ran under qemu: every one was checked against the naive loop, but these\n"

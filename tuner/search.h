@@ -63,6 +63,7 @@ struct TuneOptions {
   std::string target;  // recorded target name, e.g. x86-64-avx512, arm-64-linux
   std::string commit;
   int finalists = 3;   // re-measured interleaved (with the default) at the end
+  int final_rounds = 3;  // in this many processes: each point ranked by its median (final_standings)
   // Earlier tunings to start from (--warm-start: database records or distilled entries): the
   // best points of the same workload, target and thread count are measured again with this
   // code beside the default, and the search starts from the fastest. Records of other dwconv
@@ -80,8 +81,10 @@ struct Progress {
 
 struct TuneResult {
   std::string workload, best_params;
+  // Figures of the final rounds, on the scale of the default in the winner's standing round
+  // (final_standings: each point's median over the rounds relative to the default).
   // best_at_60s_gflops: the best candidate of the workload's first 60 s, re-measured in the final
-  // interleaved round with the winner (convergence).
+  // interleaved rounds with the winner (convergence).
   double best_gflops = 0, default_gflops = 0, best_at_60s_gflops = 0;
   std::map<std::string, double> autoscheduler_gflops;  // 0 when it failed
   int trials = 0;
