@@ -175,7 +175,7 @@ std::map<std::string, FinalStanding> final_standings(const std::vector<const jso
   for (auto &[params, v] : rounds) {
     if (failed.count(params)) continue;
     std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-    standings[params] = {v[v.size() / 2].first, v[v.size() / 2].second, int(v.size())};
+    standings[params] = {v[v.size() / 2].first, v[v.size() / 2].second};
   }
   return standings;
 }

@@ -50,7 +50,6 @@ constexpr double kMinGainOverDefault = 1.03;
 struct FinalStanding {
   double ratio = 0;              // the upper median of median_us / default_us over its rounds
   const json *record = nullptr;  // the final record whose ratio that is
-  int rounds = 0;
 };
 // Standings of the points (params) of final "dwconv" records of one workload that name their
 // round's default (default_us); other records are ignored. A point with a final record that is
