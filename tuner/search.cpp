@@ -375,6 +375,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   };
   std::vector<std::tuple<Candidate, Measurement, double>> resumed;  // (candidate, figures, default_us)
   std::vector<json> resumed_finals;  // final-round records of this workload already in the database
+  const int final_rounds = std::max(1, o.final_rounds);
   // What this database already knows about the workload (resume, or baselines of earlier runs).
   // One spelling per point (keys in order), so that the default found again by the search is
   // recognized as seen.
@@ -466,7 +467,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   const long resumed_rounds = std::count_if(resumed_finals.begin(), resumed_finals.end(), [](const json &r) {
     return r.value("is_default", false) && r.value("status", "") == "ok" && r.value("default_us", 0.0) > 0;
   });
-  if (resumed_rounds >= std::max(1, o.final_rounds)) {
+  if (resumed_rounds >= final_rounds) {
     conclude(resumed_finals, 0, {});
     std::cerr << "[tuning] " << shape.name << ": finished before (" << resumed_rounds << " final rounds in the database)\n";
     return res;
@@ -558,7 +559,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   // Stop while the final rounds (finalists + default, compiled and timed again) still fit; their
   // candidates compile `jobs` at a time (effb0_5x5, 6.3 s a candidate, had reserved 4 x 6.3 s
   // of its ~30 s share and measured nothing but the default).
-  const int final_waves = std::max(1, o.final_rounds) * ((o.finalists + 1 + jobs - 1) / jobs);
+  const int final_waves = final_rounds * ((o.finalists + 1 + jobs - 1) / jobs);
   auto time_left = [&] { return o.budget_s - elapsed() - final_waves * wave_cost(); };
   // Coordinate descent from the fastest point so far (the default, or an earlier tuning's): one
   // parameter at a time (space.dims order), its other values nearest first, timed interleaved
@@ -694,7 +695,7 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   double round0_default_us = 0;
   std::map<std::string, double> baseline_us;
   bool emulated = false;
-  for (int round = 0; round < std::max(1, o.final_rounds); round++) {
+  for (int round = 0; round < final_rounds; round++) {
     std::vector<Candidate> batch = finals;
     if (round == 0) {
       for (const auto &[as, g] : res.autoscheduler_gflops)
