@@ -66,9 +66,9 @@ nlohmann::json check_and_time(const std::vector<std::string> &built, const Timin
   // follows the slowest), and each sample begins with an untimed run: what the previous candidate
   // left in the caches is not charged to the next. With the autoscheduler baselines in the final
   // round (Li2018: 8 ms a run), the point timed right after them (mbv1_dw2, 3x4 tile) ran 8% and
-  // 17% slower than a 3x2 tile timed next (two processes), where without the baselines the two
-  // had timed alike; with this order and warm-up, 4-8% slower in three processes (so the gap
-  // shrank; how much of the rest is the position was not separated).
+  // 17% slower than the 3x2 tile timed next (two processes; without the baselines the 3x4 and a
+  // 3x3 tile had timed alike); with this order and warm-up, 4-8% slower in three processes (the
+  // gap shrank; how much of the rest is the position and how much the tile was not separated).
   for (int r = 0; r < o.repeats; r++) {
     for (size_t j = 0; j < n; j++) {
       const size_t i = (j + size_t(r)) % n;
