@@ -7,6 +7,16 @@
 #   The runtime picks it when a call's workload_key() matches.
 #   A missing file means general kernels only; a malformed one stops the configure with a
 #   message naming the file and the entry.
+#
+# dwconv_add_shape_kernels(FAMILY fam TARGETS t... SHAPES csv...)
+#   adds one fixed-shape kernel per row of each shapes CSV (name,N,H,W,C,M,KH,KW,stride,
+#   dilation,padding[,origin], as dwconv tune and the benchmarks read) whose workload has no
+#   kernel yet (a tuned one from the database comes first): the heuristic default schedule at
+#   exactly that shape, no tuning run needed.
+#
+# dwconv_add_workload_kernel(key FAMILY fam TARGETS t... [SCHEDULE s])
+#   the per-workload kernel of one workload key (workload_key() in runtime/src/problem_check.cpp),
+#   with its kernel size, M, stride, dilation and extents fixed at compile time.
 
 set(DWCONV_TUNING_DB "${PROJECT_SOURCE_DIR}/schedules/tuned/x86-64.json"
     CACHE FILEPATH "Distilled tuning database the build generates per-workload kernels from")
@@ -116,32 +126,122 @@ function(dwconv_add_tuned_kernels)
     endforeach ()
   endforeach ()
   foreach (workload IN LISTS added)
-    # The regex above validated the key; CMake keeps only 9 match groups, so the 15 numbers are
-    # taken in order.
-    string(REGEX MATCHALL "[0-9]+" numbers "${workload}")
-    set(fields n h w c m kh kw sh sw dh dw pt pb pl pr)
-    foreach (field number IN ZIP_LISTS fields numbers)
-      set(${field} ${number})
-    endforeach ()
-    # Stride, dilation and extents fixed at compile time (as the tuner measured them) when both
-    # directions agree; the generator then has constants to partition the padding with and to
-    # size its buffers by.
-    set(stride 0)
-    set(dilation 0)
-    set(fixed_shape "")
-    if (sh EQUAL sw AND dh EQUAL dw)
-      set(stride ${sh})
-      set(dilation ${dh})
-      math(EXPR oh "(${h} + ${pt} + ${pb} - (${kh} - 1) * ${dilation} - 1) / ${stride} + 1")
-      math(EXPR ow "(${w} + ${pl} + ${pr} - (${kw} - 1) * ${dilation} - 1) / ${stride} + 1")
-      set(fixed_shape "${n},${h},${w},${c},${oh},${ow}")
-    endif ()
-    string(REPLACE "." "_" symbol "${workload}")
-    dwconv_add_kernel(dwconv_f32_${symbol}__${T_FAMILY} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS}
-                      KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} STRIDE ${stride} DILATION ${dilation}
-                      FIXED_SHAPE "${fixed_shape}" SCHEDULE "${schedule_${workload}}" WORKLOAD ${workload})
+    dwconv_add_workload_kernel(${workload} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS} SCHEDULE "${schedule_${workload}}")
   endforeach ()
   list(LENGTH added n)
   message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${DWCONV_TUNING_DB} (${preferred} "
                  "variants tuned on this CPU, '${DWCONV_TUNING_CPU}')")
+endfunction()
+
+# The global property DWCONV_WORKLOADS lists the workload keys that have a per-workload kernel
+# in this build (tuned or fixed-shape).
+function(dwconv_add_workload_kernel workload)
+  cmake_parse_arguments(PARSE_ARGV 1 W "" "FAMILY;SCHEDULE" "TARGETS")
+  set_property(GLOBAL APPEND PROPERTY DWCONV_WORKLOADS ${workload})
+  # Callers validated the key; CMake keeps only 9 match groups, so the 15 numbers are taken in
+  # order.
+  string(REGEX MATCHALL "[0-9]+" numbers "${workload}")
+  set(fields n h w c m kh kw sh sw dh dw pt pb pl pr)
+  foreach (field number IN ZIP_LISTS fields numbers)
+    set(${field} ${number})
+  endforeach ()
+  # Stride, dilation and extents fixed at compile time (as the tuner measures them) when both
+  # directions agree; the generator then has constants to partition the padding with and to
+  # size its buffers by.
+  set(stride 0)
+  set(dilation 0)
+  set(fixed_shape "")
+  if (sh EQUAL sw AND dh EQUAL dw)
+    set(stride ${sh})
+    set(dilation ${dh})
+    math(EXPR oh "(${h} + ${pt} + ${pb} - (${kh} - 1) * ${dilation} - 1) / ${stride} + 1")
+    math(EXPR ow "(${w} + ${pl} + ${pr} - (${kw} - 1) * ${dilation} - 1) / ${stride} + 1")
+    set(fixed_shape "${n},${h},${w},${c},${oh},${ow}")
+  endif ()
+  string(REPLACE "." "_" symbol "${workload}")
+  dwconv_add_kernel(dwconv_f32_${symbol}__${W_FAMILY} FAMILY ${W_FAMILY} TARGETS ${W_TARGETS}
+                    KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} STRIDE ${stride} DILATION ${dilation}
+                    FIXED_SHAPE "${fixed_shape}" SCHEDULE "${W_SCHEDULE}" WORKLOAD ${workload})
+endfunction()
+
+# The workload key of one shapes-CSV row, as workload_key() spells it: TensorFlow's SAME puts
+# the odd padding pixel bottom/right (ConvParams::padding in runtime/include/dwconv/dwconv.h).
+# Sets OUT, or stops the configure with a message naming the file, line and field.
+function(dwconv_shape_row_key OUT file lineno row)
+  string(REPLACE "," ";" cols "${row}")
+  list(LENGTH cols ncols)
+  if (ncols LESS 11)
+    message(FATAL_ERROR "[shapes] ${file}:${lineno}: expected name,N,H,W,C,M,KH,KW,stride,dilation,padding")
+  endif ()
+  set(fields name n h w c m kh kw s d padding)
+  foreach (field IN LISTS fields)
+    list(POP_FRONT cols ${field})
+    string(STRIP "${${field}}" ${field})
+  endforeach ()
+  foreach (field IN ITEMS n h w c m kh kw s d)
+    if (NOT "${${field}}" MATCHES "^[1-9][0-9]?[0-9]?[0-9]?[0-9]?[0-9]?$")
+      message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): ${field} = '${${field}}' is not a size from 1 to 999999")
+    endif ()
+  endforeach ()
+  math(EXPR ekh "(${kh} - 1) * ${d} + 1")
+  math(EXPR ekw "(${kw} - 1) * ${d} + 1")
+  if (padding STREQUAL "SAME")
+    set(pads "")
+    foreach (axis IN ITEMS h w)
+      math(EXPR out "(${${axis}} + ${s} - 1) / ${s}")
+      math(EXPR total "(${out} - 1) * ${s} + ${ek${axis}} - ${${axis}}")
+      if (total LESS 0)
+        set(total 0)
+      endif ()
+      math(EXPR before "${total} / 2")
+      math(EXPR after "${total} - ${before}")
+      list(APPEND pads ${before} ${after})
+    endforeach ()
+    list(JOIN pads "." p)
+  elseif (padding STREQUAL "VALID")
+    if (h LESS ekh OR w LESS ekw)
+      message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): VALID output is empty (the dilated kernel is larger than the input)")
+    endif ()
+    set(p "0.0.0.0")
+  else ()
+    message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): padding '${padding}' is not SAME or VALID")
+  endif ()
+  set(${OUT} "n${n}_h${h}_w${w}_c${c}_m${m}_k${kh}x${kw}_s${s}x${s}_d${d}x${d}_p${p}" PARENT_SCOPE)
+endfunction()
+
+function(dwconv_add_shape_kernels)
+  cmake_parse_arguments(PARSE_ARGV 0 S "" "FAMILY" "TARGETS;SHAPES")
+  get_property(have GLOBAL PROPERTY DWCONV_WORKLOADS)
+  set(added 0)
+  foreach (file IN LISTS S_SHAPES)
+    if (NOT EXISTS "${file}")
+      message(FATAL_ERROR "[shapes] ${file}: no such file (DWCONV_SHAPES)")
+    endif ()
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
+    file(STRINGS "${file}" lines)
+    set(lineno 0)
+    set(header FALSE)
+    foreach (line IN LISTS lines)
+      math(EXPR lineno "${lineno} + 1")
+      string(STRIP "${line}" line)
+      if (line STREQUAL "" OR line MATCHES "^#")
+        continue()
+      endif ()
+      if (NOT header)
+        if (NOT line MATCHES "^name,N,H,W,C,M,KH,KW,stride,dilation,padding")
+          message(FATAL_ERROR "[shapes] ${file}:${lineno}: expected the header name,N,H,W,C,M,KH,KW,stride,dilation,padding")
+        endif ()
+        set(header TRUE)
+        continue()
+      endif ()
+      dwconv_shape_row_key(key "${file}" ${lineno} "${line}")
+      if (key IN_LIST have)
+        continue()
+      endif ()
+      list(APPEND have ${key})
+      dwconv_add_workload_kernel(${key} FAMILY ${S_FAMILY} TARGETS ${S_TARGETS})
+      math(EXPR added "${added} + 1")
+    endforeach ()
+  endforeach ()
+  message(STATUS "[shapes] ${added} fixed-shape ${S_FAMILY} kernels (heuristic schedule) from ${S_SHAPES}")
 endfunction()

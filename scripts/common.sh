@@ -8,8 +8,10 @@ DWCONV_HALIDE_DIR="$("$DWCONV_ROOT/.venv/bin/python" -c 'import halide, os; prin
 export DWCONV_HALIDE_DIR
 export DWCONV_JOBS="${DWCONV_JOBS:-$(nproc)}"
 
-# dwconv_build PRESET: configure (once) and build that preset of CMakePresets.json.
+# dwconv_build PRESET [-DVAR=value...]: configure and build that preset of CMakePresets.json,
+# with the given cache variables over the preset's.
 dwconv_build() {
   local preset="$1"
-  (cd "$DWCONV_ROOT" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j "$DWCONV_JOBS")
+  shift
+  (cd "$DWCONV_ROOT" && cmake --preset "$preset" "$@" >/dev/null && cmake --build --preset "$preset" -j "$DWCONV_JOBS")
 }

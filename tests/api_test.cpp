@@ -206,6 +206,85 @@ TEST_F(Fixture, UninitializedPlan) {
   EXPECT_NE(plan.run(in.data(), filter.data(), nullptr, out.data()).message().find("not initialized"),
             std::string::npos);
 }
+TEST_F(Fixture, MovedFromPlanRefusesToRun) {
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  Plan taken = std::move(plan);
+  EXPECT_FALSE(plan.valid());
+  EXPECT_NE(plan.run(in.data(), filter.data(), nullptr, out.data()).message().find("not initialized"),
+            std::string::npos);
+  for (float v : out) ASSERT_EQ(v, 42.0f) << "output written by a moved-from plan";
+  Plan assigned;
+  assigned = std::move(taken);
+  EXPECT_FALSE(taken.valid());
+  ASSERT_TRUE(assigned.run(in.data(), filter.data(), nullptr, out.data()).ok());
+  EXPECT_TRUE(check_against_reference(p, in.data(), filter.data(), nullptr, out.data()).ok());
+}
+// A dimension of extent 1 never steps, but the next one out must still step past its block.
+TEST_F(Fixture, RowsOverlapWhereWidthIsOne) {
+  Problem q = p;
+  q.input = {1, 9, 1, 8};
+  q.params.padding = Padding::kValid;
+  q.filter.kw = 1;
+  ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
+  q.output_strides.h = 8;  // < C*M = 16: output rows would overlap
+  expect_error(q, "output stride_h (8) is smaller than one row's span ((W-1)*stride_w + C = 16)");
+  q.output_strides.h = 16;
+  EXPECT_TRUE(validate(q).ok());
+}
+TEST_F(Fixture, ImagesOverlapWhereHeightIsOne) {
+  Problem q = p;
+  q.input = {3, 1, 9, 8};
+  q.params.padding = Padding::kValid;
+  q.filter.kh = 1;
+  ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
+  q.output_strides.n = 100;  // < 8 * 16 + 16 = 144
+  expect_error(q, "output stride_n (100) is smaller than one image's span");
+  q.output_strides.n = 144;
+  EXPECT_TRUE(validate(q).ok());
+}
+TEST_F(Fixture, TooManyThreads) {
+  Problem q = p;
+  q.num_threads = std::numeric_limits<int>::max();
+  expect_error(q, "num_threads (2147483647) exceeds 256");
+}
+TEST_F(Fixture, StrideDilationMultiplierBeyondTheKernelsLimitFailInCreate) {
+  for (int which = 0; which < 3; which++) {
+    Problem q = p;
+    const char *needle = "";
+    if (which == 0) q.params.stride_h = (1 << 20) + 1, needle = "stride_h = 1048577 exceeds the kernels' limit 2^20";
+    if (which == 1) q.params.dilation_w = (1 << 20) + 1, needle = "dilation_w = 1048577 exceeds the kernels' limit 2^20";
+    if (which == 2) q.filter.m = (1 << 20) + 1, needle = "channel multiplier M = 1048577 exceeds the kernels' limit 2^20";
+    Plan plan;
+    Status st = Plan::create(q, &plan);
+    EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
+  }
+}
+TEST_F(Fixture, OutOfRangeEnums) {
+  Problem q = p;
+  q.params.padding = static_cast<Padding>(7);
+  expect_error(q, "padding 7 is not a Padding");
+  q = p;
+  q.params.activation = static_cast<Activation>(-1);
+  expect_error(q, "activation -1 is not an Activation");
+  float lo = 1, hi = -1;
+  activation_bounds(q.params, &lo, &hi);
+  EXPECT_EQ(lo, -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(hi, std::numeric_limits<float>::infinity());
+}
+TEST_F(Fixture, NullPointersOfTheHelpers) {
+  EXPECT_EQ(check_against_reference(p, nullptr, filter.data(), nullptr, out.data()).message(), "input pointer is null");
+  EXPECT_EQ(check_against_reference(p, in.data(), nullptr, nullptr, out.data()).message(), "filter pointer is null");
+  EXPECT_EQ(check_against_reference(p, in.data(), filter.data(), nullptr, nullptr).message(), "output pointer is null");
+  EXPECT_EQ(resolve_padding(p.input, p.filter, p.params, nullptr).message(), "padding pointer is null");
+  Isa isa;
+  EXPECT_FALSE(isa_from_name(nullptr, &isa).ok());
+  EXPECT_FALSE(isa_from_name("avx2", nullptr).ok());
+}
+TEST_F(Fixture, EmptyReferenceCheck) {
+  ReferenceCheck check;
+  EXPECT_NE(check.check(out.data()).message().find("reference check is empty"), std::string::npos);
+}
 
 // ----- NaN / Inf ------------------------------------------------------------------------------
 
@@ -319,7 +398,7 @@ TEST(IsaParams, EachLevelGetsItsOwnSectionElseSameWidthElseNone) {
 TEST(IsaParams, TunedKernelReasonNamesTheLevel) {
   int tuned = 0;
   for (const auto &k : available_kernels()) {
-    if (k.workload.empty() || k.family != "x86") continue;
+    if (k.kind != KernelKind::kTuned || k.family != "x86") continue;
     tuned++;
     Problem p;
     ASSERT_TRUE(problem_from_workload_key(k.workload, &p)) << k.workload;
@@ -334,6 +413,31 @@ TEST(IsaParams, TunedKernelReasonNamesTheLevel) {
     EXPECT_NE(why.find(level), std::string::npos) << why;
   }
   if (tuned == 0) GTEST_SKIP() << "no tuned x86 kernels in this build";
+}
+
+// A fixed-shape kernel says so, and a general kernel's reason says how to get one.
+TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {
+  int fixed = 0;
+  for (const auto &k : available_kernels()) {
+    if (k.kind != KernelKind::kFixedShape) continue;
+    fixed++;
+    Problem p;
+    ASSERT_TRUE(problem_from_workload_key(k.workload, &p)) << k.workload;
+    Plan plan;
+    ASSERT_TRUE(Plan::create(p, &plan).ok());
+    EXPECT_EQ(plan.kernel_kind(), KernelKind::kFixedShape);
+    EXPECT_STREQ(kernel_kind_name(plan.kernel_kind()), "fixed-shape");
+    EXPECT_EQ(plan.selection_reason().find("fixed-shape kernel for workload " + k.workload), 0u) << plan.selection_reason();
+  }
+  Problem q;
+  q.input = {1, 5, 7, 3};
+  q.filter = {3, 3, 3, 1};
+  ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
+  Plan plan;
+  ASSERT_TRUE(Plan::create(q, &plan).ok());
+  EXPECT_EQ(plan.kernel_kind(), KernelKind::kGeneral);
+  EXPECT_NE(plan.selection_reason().find("list its shape in DWCONV_SHAPES"), std::string::npos) << plan.selection_reason();
+  if (fixed == 0) GTEST_SKIP() << "no fixed-shape kernels in this build (DWCONV_SHAPES)";
 }
 
 TEST(Isa, NamesRoundTripAndAnUnknownOneIsRefused) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "shapes.h"
 #include "test_util.h"
 
 namespace {
@@ -128,8 +129,8 @@ TEST(KernelCoverage, EveryKernelServesANamedCase) {
   }
 }
 
-// Every tuned kernel of the build on its own workload (and with bias + activation), against
-// the naive loop; the general kernels must also serve that workload.
+// Every per-workload kernel of the build (tuned or fixed-shape) on its own workload (and with
+// bias + activation), against the naive loop; the general kernels must also serve that workload.
 TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
   int tuned = 0;
   for (const auto &k : dwconv::available_kernels()) {
@@ -140,7 +141,9 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     ASSERT_EQ(dwconv_test::check_against_reference(p, k.name, 5), "") << k.workload;
     dwconv::Plan plan;
     ASSERT_TRUE(dwconv::Plan::create(p, &plan).ok());
-    EXPECT_STREQ(plan.kernel_name(), k.name.c_str()) << "the tuned kernel must win for its workload";
+    EXPECT_STREQ(plan.kernel_name(), k.name.c_str()) << "the per-workload kernel must win for its workload";
+    EXPECT_EQ(plan.kernel_kind(), k.kind) << k.workload;
+    EXPECT_EQ(k.kind, k.schedule.empty() ? dwconv::KernelKind::kFixedShape : dwconv::KernelKind::kTuned) << k.name;
     // A slice of larger tensors goes to a general kernel: a tuned kernel assumes dense tensors.
     dwconv::Problem sliced = p;
     sliced.input_strides.w = p.input.c + 3;
@@ -159,7 +162,31 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     EXPECT_EQ(dwconv_test::check_against_reference(p, k.name, 6), "") << k.workload;
     EXPECT_EQ(dwconv_test::check_special_values(p, k.name), "") << k.workload << " with ReLU6";
   }
-  std::printf("[tuned] %d tuned kernels checked\n", tuned);
+  std::printf("[tuned] %d per-workload kernels checked\n", tuned);
+}
+
+// Each row of the build's DWCONV_SHAPES files selects the fixed-shape (or tuned) kernel the
+// build generated for it: the key the build computed from the row is the one the runtime
+// computes from the same shape (TunedKernels above checks each kernel's results).
+TEST(FixedShapeKernels, EveryRowOfTheBuildsShapesSelectsItsKernel) {
+  const std::string files = DWCONV_TEST_SHAPES;
+  if (files.empty()) GTEST_SKIP() << "this build has no DWCONV_SHAPES";
+  size_t begin = 0;
+  int rows = 0;
+  while (begin <= files.size()) {
+    const size_t end = std::min(files.find(';', begin), files.size());
+    for (const auto &shape : dwconv_bench::load_shapes(files.substr(begin, end - begin))) {
+      rows++;
+      dwconv::Plan plan;
+      ASSERT_TRUE(dwconv::Plan::create(shape.problem, &plan).ok()) << shape.name;
+      EXPECT_NE(plan.kernel_kind(), dwconv::KernelKind::kGeneral) << shape.name << ": " << plan.selection_reason();
+      dwconv::Plan general;
+      ASSERT_TRUE(dwconv::Plan::create_general(shape.problem, &general).ok()) << shape.name;
+      EXPECT_EQ(general.kernel_kind(), dwconv::KernelKind::kGeneral) << shape.name;
+    }
+    begin = end + 1;
+  }
+  std::printf("[shapes] %d rows of %s each select their fixed-shape kernel\n", rows, files.c_str());
 }
 
 // >= 500 seeded random configurations, each on every kernel that serves it.

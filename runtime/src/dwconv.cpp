@@ -167,6 +167,7 @@ const char *isa_name(Isa isa) {
 }
 
 Status isa_from_name(const char *name, Isa *isa) {
+  if (name == nullptr || isa == nullptr) return Status(StatusCode::kInvalidArgument, "isa_from_name: null pointer");
   std::string names;
   for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
     if (std::strcmp(name, isa_name(i)) == 0) {
@@ -219,12 +220,27 @@ int dispatched_isa() {
 
 void activation_bounds(const ConvParams &p, float *lo, float *hi) {
   const float inf = std::numeric_limits<float>::infinity();
+  *lo = -inf, *hi = inf;  // also for a value outside the enum, which validate() refuses
   switch (p.activation) {
     case Activation::kNone: *lo = -inf, *hi = inf; break;
     case Activation::kRelu: *lo = 0.0f, *hi = inf; break;
     case Activation::kRelu6: *lo = 0.0f, *hi = 6.0f; break;
     case Activation::kClamp: *lo = p.clamp_min, *hi = p.clamp_max; break;
   }
+}
+
+Plan::Plan(Plan &&other) noexcept { *this = std::move(other); }
+
+Plan &Plan::operator=(Plan &&other) noexcept {
+  if (this != &other) {
+    problem_ = other.problem_;
+    padding_ = other.padding_;
+    kernel_ = other.kernel_;
+    reason_ = std::move(other.reason_);
+    zero_bias_ = std::move(other.zero_bias_);
+    other.kernel_ = -1;  // its zero bias is gone with the move: it must not run
+  }
+  return *this;
 }
 
 Status Plan::create(const Problem &problem, Plan *plan) {
@@ -269,13 +285,27 @@ std::vector<KernelDesc> available_kernels() {
   std::vector<KernelDesc> v;
   for (int i = 0; i < detail::kernel_count(); i++) {
     const detail::KernelInfo &k = detail::kernel(i);
-    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier, k.schedule, k.workload});
+    v.push_back({k.name, k.family, k.kernel_w, k.kernel_h, k.multiplier, k.schedule, k.workload,
+                 detail::kernel_kind(k)});
   }
   return v;
 }
 
 const char *Plan::kernel_name() const {
   return kernel_ >= 0 ? detail::kernel(kernel_).name : "";
+}
+
+KernelKind Plan::kernel_kind() const {
+  return kernel_ >= 0 ? detail::kernel_kind(detail::kernel(kernel_)) : KernelKind::kGeneral;
+}
+
+const char *kernel_kind_name(KernelKind kind) {
+  switch (kind) {
+    case KernelKind::kGeneral: return "general";
+    case KernelKind::kFixedShape: return "fixed-shape";
+    case KernelKind::kTuned: return "tuned";
+  }
+  return "?";
 }
 
 Status Plan::run(const float *input, const float *filter, const float *bias, float *output) const {

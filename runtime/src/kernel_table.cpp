@@ -37,7 +37,19 @@ std::string tuned_variant(const KernelInfo &k) {
   return level + " variant (" + params + ")";
 }
 
+// What a fixed-shape kernel runs: the heuristic default of this CPU's variant at its shape.
+std::string fixed_shape_variant(const KernelInfo &k) {
+  const std::string variant =
+      std::strcmp(k.family, "x86") == 0 ? "this CPU runs its " + std::string(isa_name(active_isa())) + " variant, " : "";
+  return variant + "heuristic schedule at the workload's shape (tuning it may gain more: scripts/run)";
+}
+
 }  // namespace
+
+KernelKind kernel_kind(const KernelInfo &k) {
+  if (k.workload[0] == '\0') return KernelKind::kGeneral;
+  return k.schedule[0] == '\0' ? KernelKind::kFixedShape : KernelKind::kTuned;
+}
 
 bool kernel_serves(const KernelInfo &k, const Problem &p) {
   // A tuned kernel is generated for dense tensors (constant strides); slices of larger tensors
@@ -62,7 +74,10 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
   for (int i = 0; i < kernel_count() && !general_only; i++) {
     if (key != kKernels[i].workload) continue;  // general kernels have workload ""
     if (kernel_serves(kKernels[i], p)) {
-      if (reason) *reason = "tuned for workload " + key + ": " + tuned_variant(kKernels[i]);
+      if (reason && kernel_kind(kKernels[i]) == KernelKind::kFixedShape)
+        *reason = "fixed-shape kernel for workload " + key + " (DWCONV_SHAPES): " + fixed_shape_variant(kKernels[i]);
+      else if (reason)
+        *reason = "tuned for workload " + key + ": " + tuned_variant(kKernels[i]);
       return i;
     }
     tuned_but_strided = true;  // the key matches, so only the layout can refuse it
@@ -82,8 +97,10 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
                             : std::string(", any M (channel map from a table)")) +
               ", heuristic schedule" + (k.schedule[0] ? std::string(" ") + k.schedule : "") +
               (general_only         ? ""
-               : tuned_but_strided ? "; the kernel tuned for " + key + " needs dense tensors, these are strided"
-                                   : "; [tuning] no entry for " + key);
+               : tuned_but_strided ? "; the kernel generated for " + key + " needs dense tensors, these are strided"
+                                   : "; no kernel for workload " + key +
+                                         ": list its shape in DWCONV_SHAPES for a fixed-shape kernel, "
+                                         "several times faster (README: making your shapes fast)");
   }
   return best;
 }

@@ -25,6 +25,8 @@ struct KernelInfo {
   KernelFn fn;
 };
 
+// General (workload ""), fixed-shape (a workload, heuristic schedule "") or tuned.
+KernelKind kernel_kind(const KernelInfo &k);
 int kernel_count();
 const KernelInfo &kernel(int index);
 // Index of the kernel that serves `problem` best, with the reason; -1 if none can.

@@ -44,12 +44,18 @@ Status check_strides(const char *what, const TensorShape &s, const TensorStrides
   if (d.w < s.c)
     return invalid(std::string(what) + " stride_w (" + std::to_string(d.w) +
                    ") is smaller than its channel count (" + std::to_string(s.c) + ")");
-  if (s.w > 1 && d.h < d.w * s.w)
-    return invalid(std::string(what) + " stride_h (" + std::to_string(d.h) +
-                   ") is smaller than stride_w * width (" + std::to_string(d.w * s.w) + ")");
-  if (s.h > 1 && d.n < d.h * s.h)
+  // A dimension that is stepped (extent > 1) must step past the whole block of the inner ones,
+  // whose last element is at (extent - 1) * stride + (C - 1) of each inner dimension; the
+  // stride of a dimension of extent 1 is never used. Products in long double: no overflow.
+  const long double row = (long double)(s.w - 1) * d.w + s.c;
+  const long double image = (long double)(s.h - 1) * d.h + row;
+  if (s.h > 1 && d.h < row)
+    return invalid(std::string(what) + " stride_h (" + std::to_string(d.h) + ") is smaller than one row's span ((W-1)*stride_w + C = " +
+                   std::to_string((long long)row) + "): rows would overlap");
+  if (s.n > 1 && d.n < image)
     return invalid(std::string(what) + " stride_n (" + std::to_string(d.n) +
-                   ") is smaller than stride_h * height (" + std::to_string(d.h * s.h) + ")");
+                   ") is smaller than one image's span ((H-1)*stride_h + (W-1)*stride_w + C = " +
+                   std::to_string((long long)image) + "): images would overlap");
   if (d.w > kMaxIndex || d.h > kMaxIndex || d.n > kMaxIndex)
     return invalid(std::string(what) + " strides exceed 32-bit indexing (2^31 - 1 elements)");
   int64_t sp = span(s, d);
@@ -74,15 +80,21 @@ bool is_dense(const Problem &p) {
   return same(input_strides(p), dense_or(p.input, {})) && same(output_strides(p), dense_or(p.output, {}));
 }
 
-Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
-                      const float *output) {
+Status check_operands(const Problem &p, const float *input, const float *filter, const float *bias) {
   if (input == nullptr) return invalid("input pointer is null");
   if (filter == nullptr) return invalid("filter pointer is null");
-  if (output == nullptr) return invalid("output pointer is null");
   if (p.bias_length > 0 && bias == nullptr)
     return invalid("bias pointer is null but bias_length is " + std::to_string(p.bias_length));
   if (p.bias_length == 0 && bias != nullptr)
     return invalid("bias pointer given but bias_length is 0 (set it to C*M)");
+  return Status::Ok();
+}
+
+Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
+                      const float *output) {
+  Status s = check_operands(p, input, filter, bias);
+  if (!s.ok()) return s;
+  if (output == nullptr) return invalid("output pointer is null");
   const int64_t out_bytes = span(p.output, output_strides(p)) * 4;
   if (overlaps(output, out_bytes, input, span(p.input, input_strides(p)) * 4))
     return invalid("output memory overlaps the input (in-place depthwise convolution is not supported)");
@@ -97,6 +109,7 @@ Status check_pointers(const Problem &p, const float *input, const float *filter,
 
 Status resolve_padding(const TensorShape &input, const FilterShape &filter, const ConvParams &params,
                        ResolvedPadding *pad) {
+  if (pad == nullptr) return detail::invalid("padding pointer is null");
   TensorShape out;
   Status s = compute_output_shape(input, filter, params, &out);
   if (!s.ok()) return s;
@@ -135,6 +148,18 @@ Status compute_output_shape(const TensorShape &in, const FilterShape &f, const C
     Status s = positive(what, v);
     if (!s.ok()) return s;
   }
+  for (auto [what, v] : {std::pair<const char *, int64_t>{"channel multiplier M", f.m}, {"stride_h", p.stride_h},
+                         {"stride_w", p.stride_w}, {"dilation_h", p.dilation_h}, {"dilation_w", p.dilation_w}}) {
+    if (v > kMaxStrideDilationMultiplier)
+      return invalid(std::string(what) + " = " + std::to_string(v) + " exceeds the kernels' limit 2^20");
+  }
+  if (p.padding != Padding::kSame && p.padding != Padding::kValid && p.padding != Padding::kExplicit)
+    return invalid("padding " + std::to_string(static_cast<int>(p.padding)) +
+                   " is not a Padding (kSame, kValid or kExplicit)");
+  if (p.activation != Activation::kNone && p.activation != Activation::kRelu &&
+      p.activation != Activation::kRelu6 && p.activation != Activation::kClamp)
+    return invalid("activation " + std::to_string(static_cast<int>(p.activation)) +
+                   " is not an Activation (kNone, kRelu, kRelu6 or kClamp)");
   if (f.c != in.c)
     return invalid("filter channels (" + std::to_string(f.c) + ") != input channels C (" +
                    std::to_string(in.c) + "): the filter is [KH, KW, C, M]");
@@ -218,6 +243,9 @@ Status validate(const Problem &p) {
     return invalid("bias length (" + std::to_string(p.bias_length) + ") != C*M (" +
                    std::to_string(expect.c) + ")");
   if (p.num_threads < 0) return invalid("num_threads must be >= 0 (0 = all cores)");
+  if (p.num_threads > kMaxThreads)
+    return invalid("num_threads (" + std::to_string(p.num_threads) + ") exceeds " + std::to_string(kMaxThreads) +
+                   ", the most Halide's thread pool runs");
   s = detail::check_strides("input", p.input, p.input_strides);
   if (!s.ok()) return s;
   s = detail::check_strides("output", p.output, p.output_strides);

@@ -15,7 +15,9 @@ DenseStrides output_strides(const Problem &p);
 // Whether input and output are dense NHWC (their strides 0 or equal to the dense ones).
 bool is_dense(const Problem &p);
 
-// Null pointers, bias presence, and input/output overlap.
+// Null input or filter pointer, bias pointer against bias_length.
+Status check_operands(const Problem &p, const float *input, const float *filter, const float *bias);
+// check_operands, a null output pointer, and output overlapping any operand.
 Status check_pointers(const Problem &p, const float *input, const float *filter, const float *bias,
                       const float *output);
 

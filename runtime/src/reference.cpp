@@ -57,6 +57,8 @@ Status ReferenceCheck::create(const Problem &p, const float *input, const float 
   Status s = validate(p);
   if (!s.ok()) return s;
   if (out == nullptr) return Status(StatusCode::kInvalidArgument, "ReferenceCheck pointer is null");
+  s = detail::check_operands(p, input, filter, bias);
+  if (!s.ok()) return s;
   // Reference and the reduction's scale sum |x*w|, both dense.
   Problem dense = p;
   dense.input_strides = {};
@@ -87,10 +89,12 @@ Status ReferenceCheck::create(const Problem &p, const float *input, const float 
   out->problem_ = p;
   out->ref_ = std::move(ref);
   out->tolerance_ = std::move(scale);
+  out->created_ = true;
   return Status::Ok();
 }
 
 Status ReferenceCheck::check(const float *output) const {
+  if (!created_) return Status(StatusCode::kInvalidArgument, "reference check is empty (ReferenceCheck::create failed or was not called)");
   if (output == nullptr) return Status(StatusCode::kInvalidArgument, "output pointer is null");
   const Problem &p = problem_;
   const detail::DenseStrides os = detail::output_strides(p);

@@ -33,6 +33,12 @@ enum class Activation {
   kClamp,  // min(max(x, clamp_min), clamp_max)
 };
 
+// Limits of every entry point, checked by validate(): the generated kernels take stride,
+// dilation and M as 32-bit scalars of at most 2^20, and Halide's thread pool holds at most 256
+// threads.
+inline constexpr int64_t kMaxStrideDilationMultiplier = int64_t(1) << 20;
+inline constexpr int kMaxThreads = 256;
+
 struct ConvParams {
   int stride_h = 1, stride_w = 1;
   int dilation_h = 1, dilation_w = 1;
@@ -67,7 +73,7 @@ struct Problem {
   ConvParams params;
   TensorShape output;  // must equal output_shape(); see compute_output_shape()
   TensorStrides output_strides;
-  int num_threads = 0;  // 0: all cores
+  int num_threads = 0;  // 0: all cores; at most kMaxThreads
 };
 
 enum class StatusCode { kOk = 0, kInvalidArgument, kUnsupported, kInternal };
@@ -107,10 +113,23 @@ bool problem_from_workload_key(const std::string &key, Problem *problem);
 // Checks a problem completely (shapes, strides, 32-bit indexing limits) without data.
 Status validate(const Problem &problem);
 
+// What a kernel is specialized for, fastest last.
+enum class KernelKind {
+  kGeneral,     // any shape of its kernel size and M class: sizes, stride and dilation at run time
+  kFixedShape,  // generated for one workload (DWCONV_SHAPES), heuristic schedule at that shape
+  kTuned,       // generated for one workload with parameters from the tuning database
+};
+const char *kernel_kind_name(KernelKind kind);  // "general", "fixed-shape", "tuned"
+
 // A prepared convolution: validated and bound to a kernel once, run many times.
 class Plan {
  public:
   Plan() = default;
+  Plan(const Plan &) = default;
+  Plan &operator=(const Plan &) = default;
+  // A moved-from plan is not valid(): its run() returns an error.
+  Plan(Plan &&other) noexcept;
+  Plan &operator=(Plan &&other) noexcept;
   // Validates `problem` and picks the kernel for it on this CPU.
   static Status create(const Problem &problem, Plan *plan);
   // Same, but never picks a tuned kernel: the heuristic default general kernel.
@@ -126,6 +145,10 @@ class Plan {
   const Problem &problem() const { return problem_; }
   // The chosen kernel's name (e.g. "dwconv_f32_k3x3_m1__x86") and why it was chosen.
   const char *kernel_name() const;
+  // What the chosen kernel is specialized for: a general kernel runs shapes known only at run
+  // time, several times slower than a fixed-shape one on many shapes (selection_reason() says
+  // how to get one).
+  KernelKind kernel_kind() const;
   const std::string &selection_reason() const { return reason_; }
 
  private:
@@ -144,7 +167,8 @@ struct KernelDesc {
   int multiplier = 0;              // serves only this M; 0: any M
   std::string schedule;            // schedule parameters it was generated with (x86 tuned
                                    // kernels: per ISA level, "avx2@k=v,.../avx512_zen4@...")
-  std::string workload;            // tuned for this workload_key() only; "" = general
+  std::string workload;            // generated for this workload_key() only; "" = general
+  KernelKind kind = KernelKind::kGeneral;
 };
 std::vector<KernelDesc> available_kernels();
 
@@ -171,12 +195,14 @@ class ReferenceCheck {
  public:
   static Status create(const Problem &problem, const float *input, const float *filter,
                        const float *bias, ReferenceCheck *out);
-  // `output` laid out as the problem says (its output strides).
+  // `output` laid out as the problem says (its output strides). An error on a check that
+  // create() did not fill.
   Status check(const float *output) const;
 
  private:
   Problem problem_;
   std::vector<float> ref_, tolerance_;  // dense
+  bool created_ = false;
 };
 
 // The activation exactly as the kernels apply it: comparisons that let NaN through.
