@@ -174,7 +174,7 @@ TEST(FixedShapeKernels, EveryRowOfTheBuildsShapesSelectsItsKernel) {
   size_t begin = 0;
   int rows = 0;
   while (begin <= files.size()) {
-    const size_t end = std::min(files.find(';', begin), files.size());
+    const size_t end = std::min(files.find('|', begin), files.size());
     for (const auto &shape : dwconv_bench::load_shapes(files.substr(begin, end - begin))) {
       rows++;
       dwconv::Plan plan;
