@@ -10,6 +10,7 @@
 #include "Halide.h"
 #include "arm_neon.h"
 #include "cuda.h"
+#include "dwconv/dwconv.h"
 #include "dwconv_algorithm.h"
 #include "x86.h"
 
@@ -44,11 +45,13 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
   // TF filter [KH, KW, C, M] seen as (co, kx, ky) with co = c*M + m dense.
   Input<Buffer<float, 3>> filter{"filter"};
   Input<Buffer<float, 1>> bias{"bias"};  // [C*M]; zeros when the caller has no bias
-  Input<int> multiplier{"multiplier", 1, 1, 1 << 20};
-  Input<int> stride_x{"stride_x", 1, 1, 1 << 20};
-  Input<int> stride_y{"stride_y", 1, 1, 1 << 20};
-  Input<int> dilation_x{"dilation_x", 1, 1, 1 << 20};
-  Input<int> dilation_y{"dilation_y", 1, 1, 1 << 20};
+  // At most kMaxStrideDilationMultiplier, the limit validate() checks before any call.
+  static constexpr int kMax = static_cast<int>(kMaxStrideDilationMultiplier);
+  Input<int> multiplier{"multiplier", 1, 1, kMax};
+  Input<int> stride_x{"stride_x", 1, 1, kMax};
+  Input<int> stride_y{"stride_y", 1, 1, kMax};
+  Input<int> dilation_x{"dilation_x", 1, 1, kMax};
+  Input<int> dilation_y{"dilation_y", 1, 1, kMax};
   Input<int> pad_left{"pad_left", 0};
   Input<int> pad_top{"pad_top", 0};
   Input<float> out_min{"out_min", -std::numeric_limits<float>::infinity()};

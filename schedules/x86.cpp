@@ -64,6 +64,18 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     const int tiles = (s->out_w + 7) / 8;
     p.tile_w = (s->out_w + tiles - 1) / tiles;
   }
+  // One vector of 5x5 or wider: 5 to 7 columns, whichever covers the row with the fewest
+  // columns computed twice (the last tile shifts inwards over its neighbour). A 7-wide image
+  // in tiles of 6 computes 12 columns for 7: 7x7x1152 5x5 60 -> 100 GFLOP/s with tile_w = 7,
+  // 7x7x768 7x7 58 -> 102 (docs/design.md, "Register tiles").
+  if (kw >= 5 && p.vectors == 1) {
+    int best = p.tile_w, covered = 1 << 30;
+    for (int t = 7; t >= 5; t--) {
+      const int c = (s->out_w + t - 1) / t * t;
+      if (c < covered) best = t, covered = c;
+    }
+    p.tile_w = best;
+  }
   const int co_tile = p.vectors * lanes;
   // M = 1 reads in place: loop partitioning leaves the interior tiles without padding tests.
   // Staging a strip of rows per channel tile (a copy of ~1 + 2/16 input reads per output) pays
@@ -260,11 +272,12 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   // channel test in its taps and loses the partitioned interior: tiles that divide C*M first.
   const bool split_tail = p.stage_input == 0 && p.vectors > 1;
   const Expr primary = split_tail ? full && cm % co_tile == 0 : full;
+  const Expr lane_multiple = cm % lanes == 0 && cm >= lanes && ctx.out_width >= p.tile_w;
   std::vector<Branch> full_tiles = {{primary, p.vectors, p.tile_w, true}};
   if (split_tail) {
     // One-vector tiles where C*M is a multiple of the vector width (e.g. 48 channels), then
     // shifted tiles for any C*M.
-    full_tiles.push_back({cm % lanes == 0 && cm >= lanes && ctx.out_width >= p.tile_w, 1, p.tile_w, true});
+    full_tiles.push_back({lane_multiple, 1, p.tile_w, true});
     full_tiles.push_back({full, p.vectors, p.tile_w, true});
   }
   std::vector<Branch> branches;
@@ -308,9 +321,13 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
       .bound_storage(a.x, p.tile_w)
       .bound_storage(a.y, p.tile_h);
   // conv is computed inside each output branch; its own branches follow the tile size (a
-  // one-vector tile runs the first vector of the unrolled pair; the guard folds away).
-  tile_conv(a.conv.specialize(full), a.conv.update(0).specialize(full), a, p, lanes, branches.front(),
-            fixed_kernel);
+  // one-vector tile runs the first vector of the unrolled pair; the guard folds away). Whole
+  // vectors where the output's tiles are whole: a full tile, or one-vector tiles of a C*M that
+  // is a multiple of the vector width but below a full tile (16 channels of a 2-vector
+  // schedule), which the predicated fallback's conv would run one column at a time.
+  const Expr conv_rounds = split_tail ? full || lane_multiple : full;
+  tile_conv(a.conv.specialize(conv_rounds), a.conv.update(0).specialize(conv_rounds), a, p, lanes,
+            branches.front(), fixed_kernel);
   tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), fixed_kernel);
 
   if (ctx.multiplier == 0) {
