@@ -58,10 +58,12 @@ std::vector<NamedShape> load_shapes(const std::string &path) {
     else if (cols[10] == "VALID") p.params.padding = dwconv::Padding::kValid;
     else fail("padding must be SAME or VALID, got '" + cols[10] + "'");
     dwconv::Status st = dwconv::compute_output_shape(p.input, p.filter, p.params, &p.output);
-    if (!st.ok()) fail(st.message());
+    if (st.ok()) st = dwconv::validate(p);  // every limit the kernels have, before any allocation
+    if (!st.ok()) fail(s.name + ": " + st.message());
     shapes.push_back(s);
   }
   if (!header) throw std::runtime_error(path + ": no header line");
+  if (shapes.empty()) throw std::runtime_error(path + ": no shapes (only the header)");
   return shapes;
 }
 

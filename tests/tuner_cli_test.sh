@@ -308,4 +308,31 @@ grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail
 if "$bin" info 1,4,4,8,1,7,7,1,1,VALID 2> err5.log; then fail "info accepted an empty output"; fi
 grep -q "empty output" err5.log || fail "info error message"
 for c in "" tune db info bench; do "$bin" $c --help > /dev/null || fail "dwconv $c --help"; done
+
+# 7. Bad flags and shapes files: exit 1 with a message naming the flag or the row, before any
+# measurement or allocation.
+expect_refusal() {  # expect_refusal NEEDLE ARGS...: dwconv ARGS must fail and say NEEDLE
+  local needle="$1"
+  shift
+  if "$bin" "$@" > refusal.out 2> refusal.err; then fail "accepted: $*"; fi
+  grep -qF -- "$needle" refusal.err || { cat refusal.err; fail "'$*': no '$needle' in the message"; }
+  [ ! -s refused.jsonl ] || fail "'$*' wrote records"
+}
+t=(tune --shapes shapes.csv --db refused.jsonl --no-autoschedulers)
+expect_refusal "--budget-seconds must be a number in [1, 1e+07], got 'abc'" "${t[@]}" --budget-seconds abc
+for v in -1 nan inf 1e9; do expect_refusal "--budget-seconds must be a number" "${t[@]}" --budget-seconds $v; done
+expect_refusal "--seed must be a whole number" "${t[@]}" --seed -1
+expect_refusal "--threads must be a whole number in [1, 256], got '0'" "${t[@]}" --threads 0
+expect_refusal "--shard's n must be a whole number" "${t[@]}" --shard 0/1junk
+expect_refusal "--shard's i must be a whole number in [0, 1], got '2'" "${t[@]}" --shard 2/2
+expect_refusal "--output-offset must be a whole number in [0, 4092], got '-1'" "${t[@]}" --output-offset -1
+expect_refusal "--output-offset must be a multiple of 4 bytes" "${t[@]}" --output-offset 6
+expect_refusal "--repeats must be a whole number" measure 1,8,8,16,1,3,3,1,1,SAME --repeats x
+printf 'name,N,H,W,C,M,KH,KW,stride,dilation,padding\n' > header_only.csv
+expect_refusal "no shapes (only the header)" tune --shapes header_only.csv --db refused.jsonl --no-autoschedulers
+printf 'name,N,H,W,C,M,KH,KW,stride,dilation,padding\nhuge,1,46341,46341,1,1,3,3,1,1,SAME\n' > huge.csv
+expect_refusal "huge.csv:2: huge: input [1, 46341, 46341, 1] spans more than 2^31 - 1 bytes" \
+  tune --shapes huge.csv --db refused.jsonl --no-autoschedulers
+printf 'name,N,H,W,C,M,KH,KW,stride,dilation,padding\nwide,1,8,8,3000000000,1,3,3,1,1,SAME\n' > wide.csv
+expect_refusal "bad number '3000000000'" tune --shapes wide.csv --db refused.jsonl --no-autoschedulers
 echo "tuner CLI: all checks passed"

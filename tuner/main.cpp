@@ -1,8 +1,14 @@
 // dwconv: the command-line tool of the tuner. See `dwconv --help`.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+#include <type_traits>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -132,6 +138,24 @@ options:
   --shapes FILE     where SHAPE names come from
 )";
 
+// The value of a numeric flag: the whole text a number within [lo, hi], else an error naming
+// the flag, its text and the range.
+template <class T>
+T number_flag(const std::string &flag, const std::string &text, T lo, T hi) {
+  const char *begin = text.c_str();
+  char *end = nullptr;
+  errno = 0;
+  long double v = std::is_floating_point_v<T> ? std::strtold(begin, &end) : (long double)std::strtoll(begin, &end, 10);
+  const bool parsed = !text.empty() && end && *end == '\0' && errno == 0 && !std::isspace((unsigned char)text[0]);
+  if (!parsed || !(v >= (long double)lo && v <= (long double)hi)) {
+    std::ostringstream range;
+    range << "[" << lo << ", " << hi << "]";
+    throw std::invalid_argument(flag + " must be a " + (std::is_floating_point_v<T> ? "number" : "whole number") +
+                                " in " + range.str() + ", got '" + text + "'");
+  }
+  return static_cast<T>(v);
+}
+
 // The runner options shared by tune and measure; true when argv[i] was one (i advanced).
 bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   std::string a = argv[i];
@@ -143,12 +167,12 @@ bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
   if (a == "--runner") m.runner = v;
   else if (a == "--ssh-option") m.ssh_options.push_back(v);
   else if (a == "--runner-binary") m.runner_binary = v;
-  else if (a == "--rotate-mib") m.rotate_mib = std::stod(v);
-  else if (a == "--output-offset") m.output_offset = size_t(std::stoul(v));
-  else if (a == "--build-jobs") {
-    m.build_jobs = std::stoi(v);
-    if (m.build_jobs < 1) throw std::invalid_argument("--build-jobs must be >= 1, got " + v);
+  else if (a == "--rotate-mib") m.rotate_mib = number_flag<double>(a, v, 0, 65536);
+  else if (a == "--output-offset") {
+    m.output_offset = number_flag<size_t>(a, v, 0, 4092);
+    if (m.output_offset % sizeof(float) != 0) throw std::invalid_argument(a + " must be a multiple of 4 bytes, got " + v);
   }
+  else if (a == "--build-jobs") m.build_jobs = number_flag<int>(a, v, 1, 1024);
   else m.linker = v;
   return true;
 }
@@ -249,9 +273,9 @@ int cmd_tune(int argc, char **argv) {
     if (a == "--shapes") shapes_path = next();
     else if (a == "--db") db_path = next();
     else if (a == "--target") target = next();
-    else if (a == "--budget-seconds") budget = std::stod(next());
-    else if (a == "--seed") o.seed = std::stoull(next());
-    else if (a == "--threads") o.measure.threads = std::stoi(next());
+    else if (a == "--budget-seconds") budget = number_flag<double>(a, next(), 1, 1e7);
+    else if (a == "--seed") o.seed = number_flag<long long>(a, next(), 0, std::numeric_limits<long long>::max());
+    else if (a == "--threads") o.measure.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
     else if (a == "--resume") o.resume = true;
     else if (a == "--json") json_out = true;
     else if (a == "--distill") distill_out = next();
@@ -264,12 +288,14 @@ int cmd_tune(int argc, char **argv) {
         throw std::invalid_argument("--autoscheduler-param must be NAME.key=value, e.g. Adams2019.beam_size=1, not " + v);
       std::string &ps = o.autoscheduler_params[v.substr(0, dot)];
       ps += (ps.empty() ? "" : ",") + v.substr(dot + 1);
-    } else if (a == "--baseline-timeout") o.baseline_timeout_s = std::stod(next());
-    else if (a == "--final-rounds") o.final_rounds = std::stoi(next());
+    } else if (a == "--baseline-timeout") o.baseline_timeout_s = number_flag<double>(a, next(), 1, 1e6);
+    else if (a == "--final-rounds") o.final_rounds = number_flag<int>(a, next(), 1, 100);
     else if (a == "--shard") {
-      std::string s = next();
-      if (std::sscanf(s.c_str(), "%d/%d", &shard_i, &shard_n) != 2 || shard_n < 1 || shard_i < 0 || shard_i >= shard_n)
-        throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got " + s);
+      const std::string s = next();
+      const size_t slash = s.find('/');
+      if (slash == std::string::npos) throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + s + "'");
+      shard_n = number_flag<int>("--shard's n", s.substr(slash + 1), 1, 1 << 20);
+      shard_i = number_flag<int>("--shard's i", s.substr(0, slash), 0, shard_n - 1);
     } else throw std::invalid_argument("unknown option " + a + " (see dwconv tune --help)");
   }
   if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
@@ -485,10 +511,10 @@ int cmd_measure(int argc, char **argv) {
       Candidate c;
       c.scheduler = next();
       cands.push_back(c);
-    } else if (a == "--threads") o.threads = std::stoi(next());
+    } else if (a == "--threads") o.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
     else if (a == "--target") target = next();
     else if (a == "--runtime-stride") o.fix_workload = false;
-    else if (a == "--repeats") o.repeats = std::stoi(next());
+    else if (a == "--repeats") o.repeats = number_flag<int>(a, next(), 1, 100000);
     else if (a == "--asm") o.asm_prefix = next();
     else if (a == "--shapes") shapes_path = next();
     else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");

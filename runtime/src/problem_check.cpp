@@ -56,12 +56,12 @@ Status check_strides(const char *what, const TensorShape &s, const TensorStrides
     return invalid(std::string(what) + " stride_n (" + std::to_string(d.n) +
                    ") is smaller than one image's span ((H-1)*stride_h + (W-1)*stride_w + C = " +
                    std::to_string((long long)image) + "): images would overlap");
-  if (d.w > kMaxIndex || d.h > kMaxIndex || d.n > kMaxIndex)
-    return invalid(std::string(what) + " strides exceed 32-bit indexing (2^31 - 1 elements)");
   int64_t sp = span(s, d);
   if (sp < 0 || sp * 4 > kMaxIndex)
     return invalid(std::string(what) + " " + shape_str(s) +
                    " spans more than 2^31 - 1 bytes, beyond 32-bit Halide indexing");
+  if (d.w > kMaxIndex || d.h > kMaxIndex || d.n > kMaxIndex)
+    return invalid(std::string(what) + " strides exceed 32-bit indexing (2^31 - 1 elements)");
   return Status::Ok();
 }
 
