@@ -50,10 +50,12 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // tiles at each column tile keeps a pointer per tap live across them (16 for a 2x2x2 tile,
   // spilled): 56x56x128, 2x4x1 tiles, 80 vs 34 GFLOP/s (dwconv measure --runtime-stride).
   p.channel_tiles_outer = true;
-  // 5x5 and wider: 25+ filter vectors per channel vector leave room for one vector x 6 columns.
+  // 5x5 and wider: 25+ filter vectors per channel vector leave room for one vector x 7 columns.
+  // Seven divides the widths of image networks' later stages (7, 14, 28, 56, 112), where a
+  // general kernel, not knowing the width, would otherwise compute columns twice (below).
   if (kw >= 5) {
     p.vectors = 1;
-    p.tile_w = 6;
+    p.tile_w = 7;
   }
   if (!s) return p;
   const int cm = s->c * s->m;
