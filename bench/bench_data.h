@@ -46,7 +46,7 @@ using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 // around them; this VM has no performance counters to confirm it). Separate
 // large allocations (malloc -> mmap, posix_memalign) start at the same page offset, so offset
 // 0, the layout the benchmark and the tuner time (kOutputOffset), is what users commonly get,
-// and the worst of the offsets measured here (14x14x512, dwconv's tuned kernel of session 4,
+// and the worst of the offsets measured here (14x14x512, an earlier tuned kernel of dwconv,
 // 1 thread, GFLOP/s at offset 0 / 256 / 1024 B: 48 / 74 / 74; oneDNN 68 / 65 / 70).
 class InOutBlock {
  public:

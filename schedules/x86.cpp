@@ -92,7 +92,7 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
   // M = 2 reads in place too: co / 2 over a vector is one interleave of a dense load
   // (32x32x256x2, 2x2x2 tiles, in place 82 GFLOP/s vs 57 staged per 32-channel tile; Intel
-  // Xeon AVX-512 of session 6, JIT, 1 thread). Other constant M stage once per task, all the
+  // 2-core Intel Xeon AVX-512, JIT, 1 thread). Other constant M stage once per task, all the
   // task's channels, so the staged vectors are whole chunks of lcm(M, lanes) channels: one
   // dense load and a permute each instead of a gather (staged_chunk()). Same machine, 2-row
   // strips, channel tiles inside the column tiles (whole contiguous rows), GFLOP/s vs the

@@ -220,28 +220,32 @@ TEST_F(Fixture, MovedFromPlanRefusesToRun) {
   ASSERT_TRUE(assigned.run(in.data(), filter.data(), nullptr, out.data()).ok());
   EXPECT_TRUE(check_against_reference(p, in.data(), filter.data(), nullptr, out.data()).ok());
 }
-// A dimension of extent 1 never steps, but the next one out must still step past its block.
-TEST_F(Fixture, RowsOverlapWhereWidthIsOne) {
-  Problem q = p;
-  q.input = {1, 9, 1, 8};
-  q.params.padding = Padding::kValid;
-  q.filter.kw = 1;
-  ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
-  q.output_strides.h = 8;  // < C*M = 16: output rows would overlap
-  expect_error(q, "output stride_h (8) is smaller than one row's span ((W-1)*stride_w + C = 16)");
-  q.output_strides.h = 16;
-  EXPECT_TRUE(validate(q).ok());
-}
-TEST_F(Fixture, ImagesOverlapWhereHeightIsOne) {
-  Problem q = p;
-  q.input = {3, 1, 9, 8};
-  q.params.padding = Padding::kValid;
-  q.filter.kh = 1;
-  ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
-  q.output_strides.n = 100;  // < 8 * 16 + 16 = 144
-  expect_error(q, "output stride_n (100) is smaller than one image's span");
-  q.output_strides.n = 144;
-  EXPECT_TRUE(validate(q).ok());
+// A dimension of extent 1 never steps, but the next one out must still step past its block:
+// W = 1 with output rows closer than C*M, H = 1 with images closer than one image's span.
+TEST_F(Fixture, RowsOrImagesOverlapWhereAnInnerExtentIsOne) {
+  struct Case {
+    TensorShape input;
+    int kh, kw;
+    int64_t TensorStrides::*stride;
+    int64_t overlapping, enough;
+    const char *message;
+  };
+  const Case cases[] = {
+      {{1, 9, 1, 8}, 3, 1, &TensorStrides::h, 8, 16,
+       "output stride_h (8) is smaller than one row's span ((W-1)*stride_w + C = 16)"},
+      {{3, 1, 9, 8}, 1, 3, &TensorStrides::n, 100, 144, "output stride_n (100) is smaller than one image's span"},
+  };
+  for (const Case &c : cases) {
+    Problem q = p;
+    q.input = c.input;
+    q.params.padding = Padding::kValid;
+    q.filter.kh = c.kh, q.filter.kw = c.kw;
+    ASSERT_TRUE(compute_output_shape(q.input, q.filter, q.params, &q.output).ok());
+    q.output_strides.*c.stride = c.overlapping;
+    expect_error(q, c.message);
+    q.output_strides.*c.stride = c.enough;
+    EXPECT_TRUE(validate(q).ok()) << c.message;
+  }
 }
 TEST_F(Fixture, TooManyThreads) {
   Problem q = p;

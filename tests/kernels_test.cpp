@@ -143,7 +143,7 @@ TEST(TunedKernels, EachMatchesReferenceOnItsWorkload) {
     ASSERT_TRUE(dwconv::Plan::create(p, &plan).ok());
     EXPECT_STREQ(plan.kernel_name(), k.name.c_str()) << "the per-workload kernel must win for its workload";
     EXPECT_EQ(plan.kernel_kind(), k.kind) << k.workload;
-    EXPECT_EQ(k.kind, k.schedule.empty() ? dwconv::KernelKind::kFixedShape : dwconv::KernelKind::kTuned) << k.name;
+    EXPECT_NE(k.kind, dwconv::KernelKind::kGeneral) << k.name;
     // A slice of larger tensors goes to a general kernel: a tuned kernel assumes dense tensors.
     dwconv::Problem sliced = p;
     sliced.input_strides.w = p.input.c + 3;

@@ -220,9 +220,9 @@ int dispatched_isa() {
 
 void activation_bounds(const ConvParams &p, float *lo, float *hi) {
   const float inf = std::numeric_limits<float>::infinity();
-  *lo = -inf, *hi = inf;  // also for a value outside the enum, which validate() refuses
+  *lo = -inf, *hi = inf;  // kNone, and a value outside the enum (which validate() refuses)
   switch (p.activation) {
-    case Activation::kNone: *lo = -inf, *hi = inf; break;
+    case Activation::kNone: break;
     case Activation::kRelu: *lo = 0.0f, *hi = inf; break;
     case Activation::kRelu6: *lo = 0.0f, *hi = 6.0f; break;
     case Activation::kClamp: *lo = p.clamp_min, *hi = p.clamp_max; break;

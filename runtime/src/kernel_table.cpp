@@ -99,8 +99,8 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
               (general_only         ? ""
                : tuned_but_strided ? "; the kernel generated for " + key + " needs dense tensors, these are strided"
                                    : "; no kernel for workload " + key +
-                                         ": list its shape in DWCONV_SHAPES for a fixed-shape kernel, "
-                                         "several times faster (README: making your shapes fast)");
+                                         ": list its shape in DWCONV_SHAPES for a fixed-shape kernel, faster on most "
+                                         "shapes (README: make your shapes fast)");
   }
   return best;
 }

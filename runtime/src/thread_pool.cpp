@@ -35,7 +35,7 @@ constexpr int kMaxParts = 64;
 // still in that core's L2 from the last call. Claimed from one shared counter instead, a task
 // could run on the other core each call (likely moving a layer that fits in L2 between the
 // cores' caches): 14x14x512 at 2 threads ran no faster than at 1 (22 vs 21 us), oneDNN took 13
-// (session-6 Intel Xeon). A thread done with its chunk then takes the rest of the others' (a
+// (2-core Intel Xeon, AVX-512). A thread done with its chunk then takes the rest of the others' (a
 // descheduled vCPU does not hold the loop up).
 struct Loop {
   halide_task_t f;

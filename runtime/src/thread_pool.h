@@ -9,7 +9,7 @@
 //
 // Tasks are assigned statically first (contiguous chunks, one per thread, as OpenMP's static
 // schedule), so a layer called again finds its data in the same core's L2; a thread done with
-// its chunk takes what is left of the others'. Session-6 Intel Xeon, 2 threads, dwconv_bench:
+// its chunk takes what is left of the others'. 2-core Intel Xeon (AVX-512), 2 threads, dwconv_bench:
 // 14x14x512 22.4 -> 17.4 us, 7x7x1024 17.6 -> 10.0, 56x56x128 43.7 -> 36.5 (each half of the
 // 3.2 MB layer stays in one core's 2 MiB L2; 1 thread: 105 us).
 //
