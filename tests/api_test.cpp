@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <thread>
 #include <vector>
 
 #include "isa_params.h"
+#include "kernel_table.h"
 #include "test_util.h"
 
 namespace {
@@ -420,6 +422,32 @@ TEST(IsaParams, TunedKernelReasonNamesTheLevel) {
 }
 
 // A fixed-shape kernel says so, and a general kernel's reason says how to get one.
+// A general kernel's call splits into blocks of whole vectors that cover every channel.
+TEST(GeneralKernelBlocks, WholeVectorsCoverEveryChannelOnce) {
+  for (int lanes : {4, 8, 16}) {
+    for (int64_t m = 1; m <= 6; m++) {
+      for (int64_t c = 1; c <= 70; c++) {
+        SCOPED_TRACE("lanes " + std::to_string(lanes) + " C " + std::to_string(c) + " M " + std::to_string(m));
+        dwconv::detail::ChannelBlock b[2];
+        const int count = dwconv::detail::general_kernel_blocks(c, m, lanes, b);
+        ASSERT_TRUE(count == 1 || count == 2);
+        EXPECT_EQ(b[0].first, 0);
+        if (count == 1) {
+          EXPECT_EQ(b[0].count, c);
+          // One call only where it is whole vectors already or less than one vector of channels.
+          EXPECT_TRUE((c * m) % lanes == 0 || c * m < std::lcm(m, int64_t(lanes)));
+          continue;
+        }
+        EXPECT_EQ(b[1].first + b[1].count, c);   // the second block ends at the last channel
+        EXPECT_LE(b[1].first, b[0].count);       // and starts within or right after the first
+        EXPECT_GT(b[0].count, 0);
+        for (int i = 0; i < 2; i++) EXPECT_EQ((b[i].count * m) % lanes, 0) << "block " << i;
+        EXPECT_LT(b[0].count - b[1].first, b[1].count);  // recomputes less than the second block
+      }
+    }
+  }
+}
+
 TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {
   int fixed = 0;
   for (const auto &k : available_kernels()) {
