@@ -158,6 +158,7 @@ void schedule_arm_neon(Algorithm &a, const ArmNeonParams &p, const ScheduleConte
   std::vector<Branch> branches;
   const bool strides_known = ctx.stride_x.defined() && ctx.stride_y.defined() &&
                              ctx.dilation_x.defined() && ctx.dilation_y.defined();
+  // The branches of kArmNeonGeneralBranches (general_branches.h): stride 1 and 2, unit dilation.
   Expr unit_stride, stride2;
   if (strides_known) {
     Expr unit_dilation = ctx.dilation_x == 1 && ctx.dilation_y == 1;

@@ -28,6 +28,8 @@
 // staged per channel tile vs 90 in place; mbv1_dw1 64 vs 93; effb0_5x5 (1x6 tile) 76 vs 80.
 #include "x86.h"
 
+#include "general_branches.h"
+
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -289,8 +291,7 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
     // Each full tile also with constant (stride, dilation) 1x1, 2x1 and 1x2 (atrous), so that a
     // general kernel's interior is partitioned whatever C*M (56x56x144, one-vector tiles, at
     // runtime stride: 25 -> 66 GFLOP/s; 64x64x128 dilation 2: 33 -> 61 GFLOP/s, DWCONV_BENCH_GENERAL=1).
-    const std::pair<int, int> cases[] = {{1, 1}, {2, 1}, {1, 2}};
-    for (const auto &[stride, dilation] : cases) {
+    for (const auto &[stride, dilation] : kX86GeneralBranches) {
       Expr same = simplify(ctx.stride_x == stride && ctx.stride_y == stride && ctx.dilation_x == dilation &&
                            ctx.dilation_y == dilation);
       // Constant strides (a per-workload kernel) need no branch; the matching one is the

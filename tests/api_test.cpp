@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "isa_params.h"
-#include "kernel_table.h"
+#include "general_branches.h"
+#include "kernel_calls.h"
 #include "test_util.h"
 
 namespace {
@@ -446,6 +447,69 @@ TEST(GeneralKernelBlocks, WholeVectorsCoverEveryChannelOnce) {
       }
     }
   }
+}
+
+// What a kernel computes for one call: the naive loop on the call's views.
+void naive_call(const dwconv::Problem &p, const dwconv::detail::KernelCall &c, const std::vector<float> &in,
+                const std::vector<float> &filter, std::vector<float> *out) {
+  const dwconv::detail::TensorView &iv = c.input, &ov = c.output;
+  const int64_t m = p.filter.m, cm = p.filter.c * m;
+  for (int64_t n = 0; n < ov.extent[3]; n++)
+    for (int64_t y = 0; y < ov.extent[2]; y++)
+      for (int64_t x = 0; x < ov.extent[1]; x++)
+        for (int64_t co = 0; co < ov.extent[0]; co++) {
+          double acc = 0;
+          for (int64_t ky = 0; ky < p.filter.kh; ky++)
+            for (int64_t kx = 0; kx < p.filter.kw; kx++) {
+              const int64_t iy = y * c.stride_y - c.pad_top + ky * c.dilation_y;
+              const int64_t ix = x * c.stride_x - c.pad_left + kx * c.dilation_x;
+              if (iy < 0 || iy >= iv.extent[2] || ix < 0 || ix >= iv.extent[1]) continue;
+              acc += double(in[iv.offset + co / m + ix * iv.stride[1] + iy * iv.stride[2] + n * iv.stride[3]]) *
+                     filter[(ky * p.filter.kw + kx) * cm + c.channel_first * m + co];
+            }
+          (*out)[ov.offset + co + x * ov.stride[1] + y * ov.stride[2] + n * ov.stride[3]] = float(acc);
+        }
+}
+
+// A general kernel's calls (channel blocks x dilation phases) compute exactly the problem:
+// the naive loop run call by call on their views matches it on the whole tensors, every output
+// element written; and a dilation that is a multiple of the stride (up to the phase limit, on
+// an input of at least d) runs at dilation 1 unless the kernel family has a branch for it.
+TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
+  std::mt19937_64 rng(7);
+  int cut = 0;
+  for (int i = 0; i < 600; i++) {
+    dwconv_test::Spec s = dwconv_test::random_spec(rng);
+    s.dh = 1 + int(rng() % 8), s.dw = 1 + int(rng() % 8);
+    s.bias = false, s.act = dwconv::Activation::kNone;
+    dwconv::Problem p;
+    if (!dwconv_test::make_problem(s, &p)) continue;
+    const int lanes = 4 << (rng() % 3);
+    SCOPED_TRACE(s.describe() + " lanes " + std::to_string(lanes));
+    dwconv::ResolvedPadding pad;
+    ASSERT_TRUE(dwconv::resolve_padding(p.input, p.filter, p.params, &pad).ok());
+    const char *family = rng() % 2 ? "x86" : "arm_neon";
+    SCOPED_TRACE(family);
+    const std::vector<dwconv::detail::KernelCall> calls = dwconv::detail::general_kernel_calls(p, pad, family, lanes);
+    dwconv_test::Tensors t(p, i);
+    std::vector<float> ref = t.output, got = t.output;
+    ASSERT_TRUE(dwconv::reference_depthwise_conv2d(p, t.input.data(), t.filter.data(), nullptr, ref.data()).ok());
+    std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
+    for (const auto &c : calls) naive_call(p, c, t.input, t.filter, &got);
+    // Outside the output's elements (strided gaps) only the reference's sentinel is compared.
+    for (size_t j = 0; j < ref.size(); j++) {
+      if (ref[j] == dwconv_test::Tensors::kSentinel) continue;
+      ASSERT_NEAR(got[j], ref[j], 1e-4f * (1 + std::fabs(ref[j]))) << "element " << j;
+    }
+    const dwconv::ConvParams &q = p.params;
+    const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
+                            dwconv::general_branch_for(family, q.stride_h, q.dilation_h);
+    const bool rows_cut = !own_branch && q.dilation_h > 1 && q.dilation_h % q.stride_h == 0 &&
+                          q.dilation_h <= dwconv::detail::kMaxDilationPhases && p.input.h >= q.dilation_h;
+    for (const auto &c : calls) EXPECT_EQ(c.dilation_y, rows_cut ? 1 : p.params.dilation_h);
+    cut += rows_cut;
+  }
+  EXPECT_GT(cut, 50);  // the random problems exercise the phases
 }
 
 TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {

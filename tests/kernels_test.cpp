@@ -24,7 +24,7 @@ struct Named {
 std::vector<Named> named_cases() {
   std::vector<Named> v;
   auto add = [&](std::string name, Spec s) { v.push_back({std::move(name), s}); };
-  for (int k : {3, 5}) {
+  for (int k : {3, 5, 7}) {
     const std::string K = "k" + std::to_string(k);
     Spec s;
     s.kh = s.kw = k;

@@ -15,6 +15,7 @@
 #include <cpuid.h>
 #endif
 #include "isa_params.h"
+#include "kernel_calls.h"
 #include "kernel_table.h"
 #include "problem_check.h"
 #include "thread_pool.h"
@@ -311,35 +312,30 @@ const char *kernel_kind_name(KernelKind kind) {
 
 namespace {
 
-// One call of kernel k on input channels [b.first, b.first + b.count) of the tensors: Halide sees
-// (c, x, y, n) with the channel dimension innermost and dense, each tensor's own strides
-// elsewhere. Returns Halide's error code.
-int run_block(const detail::KernelInfo &k, const Problem &p, const ResolvedPadding &pad, detail::ChannelBlock b,
-              float lo, float hi, const float *input, const float *filter, const float *bias, float *output) {
-  const detail::DenseStrides in = detail::input_strides(p), out = detail::output_strides(p);
-  const int64_t m = p.filter.m, cm = p.filter.c * m;  // the filter's co stride is all of C*M
-  const int32_t block_cm = int32_t(b.count * m);
+// One call of kernel k on the views of `call` (kernel_calls.h); Halide's error code.
+int run_call(const detail::KernelInfo &k, const Problem &p, const detail::KernelCall &call, float lo, float hi,
+             const float *input, const float *filter, const float *bias, float *output) {
+  auto view = [](Buf4 *b, const detail::TensorView &v, const float *data) {
+    make_buffer(&b->buf, b->dim, 4, data + v.offset);
+    for (int d = 0; d < 4; d++) b->dim[d] = {0, int32_t(v.extent[d]), int32_t(v.stride[d]), 0};
+  };
   Buf4 bin, bout;
-  make_buffer(&bin.buf, bin.dim, 4, input + b.first);
-  bin.dim[0] = {0, int32_t(b.count), 1, 0};
-  bin.dim[1] = {0, int32_t(p.input.w), int32_t(in.w), 0};
-  bin.dim[2] = {0, int32_t(p.input.h), int32_t(in.h), 0};
-  bin.dim[3] = {0, int32_t(p.input.n), int32_t(in.n), 0};
-  make_buffer(&bout.buf, bout.dim, 4, output + b.first * m);
-  bout.dim[0] = {0, block_cm, 1, 0};
-  bout.dim[1] = {0, int32_t(p.output.w), int32_t(out.w), 0};
-  bout.dim[2] = {0, int32_t(p.output.h), int32_t(out.h), 0};
-  bout.dim[3] = {0, int32_t(p.output.n), int32_t(out.n), 0};
-  // TF filter [KH, KW, C, M] is (co, kx, ky) with co = c*M + m dense.
+  view(&bin, call.input, input);
+  view(&bout, call.output, output);
+  // The filter [KH, KW, C, M] is (co, kx, ky) with co = c*M + m dense; a slice of its channels
+  // keeps the strides of all C*M.
+  const int64_t m = p.filter.m, cm = p.filter.c * m, first = call.channel_first * m;
+  const int32_t count = int32_t(call.channel_count * m);
   halide_buffer_t bfil, bbias;
-  halide_dimension_t dfil[3] = {{0, block_cm, 1, 0},
+  halide_dimension_t dfil[3] = {{0, count, 1, 0},
                                 {0, int32_t(p.filter.kw), int32_t(cm), 0},
                                 {0, int32_t(p.filter.kh), int32_t(cm * p.filter.kw), 0}};
-  make_buffer(&bfil, dfil, 3, filter + b.first * m);
-  halide_dimension_t dbias[1] = {{0, block_cm, 1, 0}};
-  make_buffer(&bbias, dbias, 1, bias + b.first * m);
-  return k.fn(&bin.buf, &bfil, &bbias, int32_t(m), p.params.stride_w, p.params.stride_h, p.params.dilation_w,
-              p.params.dilation_h, int32_t(pad.left), int32_t(pad.top), lo, hi, &bout.buf);
+  make_buffer(&bfil, dfil, 3, filter + first);
+  halide_dimension_t dbias[1] = {{0, count, 1, 0}};
+  make_buffer(&bbias, dbias, 1, bias + first);
+  return k.fn(&bin.buf, &bfil, &bbias, int32_t(m), int32_t(call.stride_x), int32_t(call.stride_y),
+              int32_t(call.dilation_x), int32_t(call.dilation_y), int32_t(call.pad_left), int32_t(call.pad_top), lo,
+              hi, &bout.buf);
 }
 
 }  // namespace
@@ -352,21 +348,20 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
   if (bias == nullptr) bias = zero_bias_.data();  // made once by create(), not per run
 
   const detail::KernelInfo &k = detail::kernel(kernel_);
-  detail::ChannelBlock blocks[2] = {{0, p.filter.c}, {0, 0}};
-  int block_count = 1;
-  if (detail::kernel_kind(k) == KernelKind::kGeneral) {
-    // The vector width of the level the dispatchers pick (x86; NEON's 4 on aarch64, where
-    // active_isa() is the baseline).
-    const int lanes = x86_level_lanes(isa_name(active_isa()));
-    block_count = detail::general_kernel_blocks(p.filter.c, p.filter.m, lanes, blocks);
-  }
+  // A general kernel's problem is cut into calls that run its fastest branches; the vector
+  // width is the level the dispatchers pick (x86; NEON's 4 on aarch64, where active_isa() is the
+  // baseline).
+  const std::vector<detail::KernelCall> calls =
+      detail::kernel_kind(k) == KernelKind::kGeneral
+          ? detail::general_kernel_calls(p, padding_, k.family, x86_level_lanes(isa_name(active_isa())))
+          : std::vector<detail::KernelCall>{detail::whole_problem_call(p, padding_)};
   float lo, hi;
   activation_bounds(p.params, &lo, &hi);
   const int threads = p.num_threads > 0 ? p.num_threads : 0;
   g_dispatched = true;
   t_halide_error.clear();
-  for (int i = 0; i < block_count; i++) {
-    const int rc = run_with_threads(threads, [&] { return run_block(k, p, padding_, blocks[i], lo, hi, input, filter, bias, output); });
+  for (const detail::KernelCall &call : calls) {
+    const int rc = run_with_threads(threads, [&] { return run_call(k, p, call, lo, hi, input, filter, bias, output); });
     if (rc != 0) {
       return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
                                                std::to_string(rc) + "): " + t_halide_error);

@@ -1,7 +1,6 @@
 #include "kernel_table.h"
 
 #include <cstring>
-#include <numeric>
 
 #include "dwconv_kernel_table.inc"
 #include "isa_params.h"
@@ -104,18 +103,6 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
                                          "shapes (README: make your shapes fast)");
   }
   return best;
-}
-
-int general_kernel_blocks(int64_t c, int64_t m, int lanes, ChannelBlock blocks[2]) {
-  // Input channels per whole number of vectors of output channels.
-  const int64_t step = lanes / std::gcd(m, int64_t(lanes));
-  if ((c * m) % lanes == 0 || c < step) {
-    blocks[0] = {0, c};
-    return 1;
-  }
-  blocks[0] = {0, c / step * step};
-  blocks[1] = {c - step, step};
-  return 2;
 }
 
 }  // namespace detail

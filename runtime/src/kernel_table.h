@@ -2,7 +2,6 @@
 // Nothing outside this table names a kernel or an ISA.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 #include "HalideRuntime.h"
@@ -37,19 +36,6 @@ int select_kernel(const Problem &problem, std::string *reason, bool general_only
 bool kernel_serves(const KernelInfo &k, const Problem &problem);
 // Index of the kernel with this name, or -1.
 int find_kernel(const std::string &name);
-
-// A block of input channels [first, first + count) that one kernel call computes.
-struct ChannelBlock {
-  int64_t first, count;
-};
-// A general kernel runs whole register tiles only where its output channels C*M are a multiple
-// of the vector width `lanes`; otherwise its last channel tile shifts inwards and keeps a
-// channel test and a clamped index in every tap of every tile (docs/design.md, "Channel
-// blocks"). Output channels depend only on their own input channel, so such a problem runs as
-// two calls of whole vectors: the channels up to the last whole vector, and one vector's worth
-// ending at the last channel (recomputing a few channels of the first block, to the same
-// values). Fewer channels than one vector stay one call. Fills `blocks`, returns their number.
-int general_kernel_blocks(int64_t c, int64_t m, int lanes, ChannelBlock blocks[2]);
 
 }  // namespace detail
 }  // namespace dwconv

@@ -1,0 +1,110 @@
+#include "kernel_calls.h"
+
+#include <numeric>
+
+#include "general_branches.h"
+#include "problem_check.h"
+
+namespace dwconv {
+namespace detail {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// floor(a / b) for b > 0 and any a.
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The views of one call: channel block b, row phase ry, column phase px.
+KernelCall make_call(const Problem &p, ChannelBlock b, const Phase &ry, const Phase &px) {
+  const DenseStrides in = input_strides(p), out = output_strides(p);
+  const int64_t m = p.filter.m;
+  KernelCall k;
+  k.channel_first = b.first;
+  k.channel_count = b.count;
+  k.input.offset = b.first + ry.in_first * in.h + px.in_first * in.w;
+  k.input.extent[0] = b.count, k.input.stride[0] = 1;
+  k.input.extent[1] = px.in_extent, k.input.stride[1] = in.w * px.in_step;
+  k.input.extent[2] = ry.in_extent, k.input.stride[2] = in.h * ry.in_step;
+  k.input.extent[3] = p.input.n, k.input.stride[3] = in.n;
+  k.output.offset = b.first * m + ry.out_first * out.h + px.out_first * out.w;
+  k.output.extent[0] = b.count * m, k.output.stride[0] = 1;
+  k.output.extent[1] = px.out_extent, k.output.stride[1] = out.w * px.out_step;
+  k.output.extent[2] = ry.out_extent, k.output.stride[2] = out.h * ry.out_step;
+  k.output.extent[3] = p.output.n, k.output.stride[3] = out.n;
+  k.stride_x = px.stride, k.stride_y = ry.stride;
+  k.dilation_x = px.dilation, k.dilation_y = ry.dilation;
+  k.pad_left = px.pad, k.pad_top = ry.pad;
+  return k;
+}
+
+Phase whole_dimension(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad) {
+  Phase w;
+  w.in_extent = in, w.out_extent = out;
+  w.pad = pad, w.stride = stride, w.dilation = dilation;
+  return w;
+}
+
+}  // namespace
+
+KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad) {
+  return make_call(p, {0, p.filter.c},
+                   whole_dimension(p.input.h, p.output.h, p.params.stride_h, p.params.dilation_h, pad.top),
+                   whole_dimension(p.input.w, p.output.w, p.params.stride_w, p.params.dilation_w, pad.left));
+}
+
+int general_kernel_blocks(int64_t c, int64_t m, int lanes, ChannelBlock blocks[2]) {
+  // Input channels per whole number of vectors of output channels.
+  const int64_t step = lanes / std::gcd(m, int64_t(lanes));
+  if ((c * m) % lanes == 0 || c < step) {
+    blocks[0] = {0, c};
+    return 1;
+  }
+  blocks[0] = {0, c / step * step};
+  blocks[1] = {c - step, step};
+  return 2;
+}
+
+std::vector<Phase> dimension_phases(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad) {
+  if (dilation == 1 || dilation % stride != 0 || dilation > kMaxDilationPhases || in < dilation)
+    return {whole_dimension(in, out, stride, dilation, pad)};
+  // Output position a + P j (P = d / s phases) reads input (a + P j) s - pad + k d
+  // = (a s - pad) + (j + k) d: the positions r + d i with r = (a s - pad) mod d, at
+  // i = e + j + k where a s - pad = r + d e; so padding -e (>= 0, as a s < d) at stride 1.
+  const int64_t phases = dilation / stride;
+  std::vector<Phase> v;
+  for (int64_t a = 0; a < phases && a < out; a++) {
+    const int64_t base = a * stride - pad;
+    const int64_t e = floor_div(base, dilation), r = base - e * dilation;
+    Phase ph;
+    ph.in_first = r, ph.in_extent = ceil_div(in - r, dilation), ph.in_step = dilation;
+    ph.out_first = a, ph.out_extent = ceil_div(out - a, phases), ph.out_step = phases;
+    ph.pad = -e;
+    v.push_back(ph);
+  }
+  return v;
+}
+
+std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const char *family,
+                                             int lanes) {
+  ChannelBlock blocks[2];
+  const int block_count = general_kernel_blocks(p.filter.c, p.filter.m, lanes, blocks);
+  const ConvParams &q = p.params;
+  const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
+                          general_branch_for(family, q.stride_h, q.dilation_h);
+  const std::vector<Phase> rows =
+      own_branch ? std::vector<Phase>{whole_dimension(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top)}
+                 : dimension_phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top);
+  const std::vector<Phase> cols =
+      own_branch ? std::vector<Phase>{whole_dimension(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left)}
+                 : dimension_phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left);
+  std::vector<KernelCall> calls;
+  calls.reserve(block_count * rows.size() * cols.size());
+  for (int b = 0; b < block_count; b++)
+    for (const Phase &ry : rows)
+      for (const Phase &px : cols) calls.push_back(make_call(p, blocks[b], ry, px));
+  return calls;
+}
+
+}  // namespace detail
+}  // namespace dwconv
