@@ -1,23 +1,66 @@
-# ctest script: install the build at BUILD_DIR into SCRATCH/prefix, then build and run
-# examples/consumer against it as a user's project would.
+# ctest script: install the build at BUILD_DIR into SCRATCH/prefix, then, as users' projects
+# would: build and run examples/consumer (C++, CMake, static library) and examples/c_consumer
+# (C99, CMake and the shared library; then a plain Makefile through pkg-config), and check that
+# the shared library exports exactly the C API of dwconv_c.h besides namespace dwconv.
 file(REMOVE_RECURSE "${SCRATCH}")
-execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${SCRATCH}/prefix"
-                RESULT_VARIABLE rc)
-if (rc)
-  message(FATAL_ERROR "install failed")
+set(prefix "${SCRATCH}/prefix")
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  message("${out}")
+  if (rc)
+    message(FATAL_ERROR "${what} failed")
+  endif ()
+endfunction()
+
+# A CMake project of examples/ configured against the install, built and run.
+function(cmake_consumer name binary)
+  run("configuring ${name}" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/examples/${name}" -B "${SCRATCH}/${name}"
+      -G "${GENERATOR}" -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} "-DCMAKE_PREFIX_PATH=${prefix}")
+  run("building ${name}" "${CMAKE_COMMAND}" --build "${SCRATCH}/${name}")
+  run("running ${name}" "${SCRATCH}/${name}/${binary}")
+endfunction()
+
+run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}")
+cmake_consumer(consumer consumer)
+cmake_consumer(c_consumer c_consumer)
+
+# The Makefile project through pkg-config.
+file(GLOB pc_file "${prefix}/lib*/pkgconfig/dwconv.pc" "${prefix}/lib/*/pkgconfig/dwconv.pc")
+if (NOT pc_file)
+  message(FATAL_ERROR "no dwconv.pc installed under ${prefix}")
 endif ()
-execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/examples/consumer" -B "${SCRATCH}/build"
-                        -G "${GENERATOR}" -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}
-                        "-DCMAKE_PREFIX_PATH=${SCRATCH}/prefix" RESULT_VARIABLE rc)
+get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+file(MAKE_DIRECTORY "${SCRATCH}/c_consumer_make")
+run("make" "${CMAKE_COMMAND}" -E env "PKG_CONFIG_PATH=${pc_dir}" make -C "${SCRATCH}/c_consumer_make"
+    -f "${SOURCE_DIR}/examples/c_consumer/Makefile" "SRC=${SOURCE_DIR}/examples/c_consumer")
+run("running the Makefile build" "${SCRATCH}/c_consumer_make/c_consumer")
+
+# Exports: the C symbols of libdwconv.so are exactly dwconv_c.h's functions.
+file(GLOB so_file "${prefix}/lib*/libdwconv.so" "${prefix}/lib/*/libdwconv.so")
+execute_process(COMMAND nm -D --defined-only "${so_file}" OUTPUT_VARIABLE nm_out RESULT_VARIABLE rc)
 if (rc)
-  message(FATAL_ERROR "configuring the consumer failed")
+  message(FATAL_ERROR "nm -D ${so_file} failed")
 endif ()
-execute_process(COMMAND "${CMAKE_COMMAND}" --build "${SCRATCH}/build" RESULT_VARIABLE rc)
-if (rc)
-  message(FATAL_ERROR "building the consumer failed")
+string(REGEX MATCHALL "[0-9a-f]+ [TtWwDdBbRrVv] [^\n]+" lines "${nm_out}")
+set(exported "")
+foreach (line IN LISTS lines)
+  string(REGEX REPLACE "^[0-9a-f]+ . " "" sym "${line}")
+  if (NOT sym MATCHES "^_ZN?K?6dwconv" AND NOT sym MATCHES "^_ZT[ISV]N6dwconv")
+    list(APPEND exported "${sym}")
+  endif ()
+endforeach ()
+file(STRINGS "${SOURCE_DIR}/runtime/include/dwconv/dwconv_c.h" decls REGEX "^[a-z][a-z_ ]* \\**dwconv_[a-z0-9_]+\\(")
+set(declared "")
+foreach (d IN LISTS decls)
+  string(REGEX MATCH "dwconv_[a-z0-9_]+\\(" name "${d}")
+  string(REPLACE "(" "" name "${name}")
+  list(APPEND declared "${name}")
+endforeach ()
+list(SORT exported)
+list(SORT declared)
+if (NOT exported STREQUAL declared)
+  message(FATAL_ERROR "libdwconv.so exports C symbols\n  ${exported}\nbut dwconv_c.h declares\n  ${declared}")
 endif ()
-execute_process(COMMAND "${SCRATCH}/build/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-message("${out}")
-if (rc)
-  message(FATAL_ERROR "the consumer failed")
-endif ()
+list(LENGTH declared n)
+message("libdwconv.so exports the ${n} functions of dwconv_c.h and namespace dwconv, nothing else")
