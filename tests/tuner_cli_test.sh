@@ -308,6 +308,8 @@ grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail
 if "$bin" info 1,4,4,8,1,7,7,1,1,VALID 2> err5.log; then fail "info accepted an empty output"; fi
 grep -q "empty output" err5.log || fail "info error message"
 for c in "" tune db info bench; do "$bin" $c --help > /dev/null || fail "dwconv $c --help"; done
+"$bin" --version | grep -Eq '^dwconv [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]+|unknown)\), Halide [0-9]+\.[0-9]+\.[0-9]+$' ||
+  fail "dwconv --version: $("$bin" --version)"
 
 # 7. Bad flags and shapes files: exit 1 with a message naming the flag or the row, before any
 # measurement or allocation.

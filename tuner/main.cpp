@@ -15,7 +15,9 @@
 #include <map>
 #include <set>
 
+#include "Halide.h"  // HALIDE_VERSION_*
 #include "db.h"
+#include "dwconv/dwconv_c.h"  // dwconv_version()
 #include "search.h"
 #include "shapes.h"
 
@@ -37,7 +39,8 @@ commands:
   measure   time given schedules (and autoschedulers) on one shape, checked against the naive loop
   bench     run the benchmark binary (dwconv vs peers vs naive loop)
 
-`dwconv <command> --help` describes each command.
+`dwconv <command> --help` describes each command; `dwconv --version` prints the versions of
+dwconv and Halide and the source commit.
 )";
 
 const char *kTuneUsage = R"(usage: dwconv tune --shapes FILE --db PATH [options]
@@ -576,6 +579,11 @@ int main(int argc, char **argv) {
     return argc < 2 ? 1 : 0;
   }
   const std::string cmd = argv[1];
+  if (cmd == "--version") {
+    std::cout << "dwconv " << dwconv_version() << " (commit " << git_commit() << "), Halide " << HALIDE_VERSION_MAJOR
+              << "." << HALIDE_VERSION_MINOR << "." << HALIDE_VERSION_PATCH << "\n";
+    return 0;
+  }
   try {
     if (cmd == "tune") return cmd_tune(argc - 2, argv + 2);
     if (cmd == "db") return cmd_db(argc - 2, argv + 2);
