@@ -78,6 +78,33 @@ sed 's/"halide":"21.0.0"/"halide":"20.0.0"/' db.jsonl > old.jsonl
 if "$bin" db check old.jsonl 2> err4.log; then fail "database from another Halide version accepted"; fi
 grep -q "old.jsonl:1: record from Halide 20.0.0" err4.log || { cat err4.log; fail "version mismatch not named"; }
 if "$bin" db check missing.jsonl 2>/dev/null; then fail "missing database accepted by db check"; fi
+# A record whose fields have the right types but say nothing valid: db check names the line and
+# the field, and tune --resume refuses the same database (one validation), leaving it as it was.
+python3 - <<'PY' || fail "could not write the bad records"
+import json, re
+r = json.loads(open("db.jsonl").readline())
+r.update(scheduler="dwconv", params="vectors=1")
+cases = {"params_text": dict(params="vectors=abc"), "params_item": dict(params="vectors"),
+         "key": dict(workload="n1_h0_w5_c3"), "problem": dict(workload=re.sub(r"_c[0-9]+", "_c0", r["workload"])),
+         "threads": dict(threads=0), "target": dict(target="bogus-7")}
+for name, change in cases.items():
+    bad = dict(r); bad.update(change)
+    open(f"bad_{name}.jsonl", "w").write(open("db.jsonl").read() + json.dumps(bad) + "\n")
+PY
+line=$(( $(wc -l < db.jsonl) + 1 ))
+for c in "params_text:is not a new name=integer" "params_item:is not a new name=integer" \
+         "key:does not parse" "problem:is not a valid problem" "threads:field 'threads' is 0" \
+         "target:is neither x86-64-<ISA level> nor a Halide target"; do
+  name=${c%%:*} want=${c#*:}
+  sum=$(md5sum "bad_$name.jsonl")
+  if "$bin" db check "bad_$name.jsonl" 2> err_$name.log; then fail "db check accepted bad_$name.jsonl"; fi
+  grep -qF "bad_$name.jsonl:$line: " err_$name.log && grep -qF "$want" err_$name.log ||
+    { cat err_$name.log; fail "db check on bad_$name.jsonl: expected line $line and '$want'"; }
+  if "$bin" tune --shapes shapes.csv --db "bad_$name.jsonl" --resume --budget-seconds 2 --no-autoschedulers \
+       > /dev/null 2> err_resume_$name.log; then fail "tune --resume used bad_$name.jsonl"; fi
+  grep -qF "$want" err_resume_$name.log || { cat err_resume_$name.log; fail "tune --resume on bad_$name.jsonl did not say why"; }
+  [ "$(md5sum "bad_$name.jsonl")" = "$sum" ] || fail "refused bad_$name.jsonl was modified"
+done
 
 # 3. Shards and merge.
 "$bin" tune --shapes shapes.csv --db shard0.jsonl --budget-seconds 6 --seed 4 --shard 0/2 --no-autoschedulers --json > shard0.log

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -14,8 +16,12 @@
 #include <sstream>
 
 #include "Halide.h"
+#include "dwconv/dwconv.h"
+#include "isa_params.h"  // kX86Levels
+#include "search.h"  // parse_params
 
 namespace dwconv_tuner {
+
 
 std::string halide_version() {
   return std::to_string(HALIDE_VERSION_MAJOR) + "." + std::to_string(HALIDE_VERSION_MINOR) + "." +
@@ -46,6 +52,33 @@ std::string validate_record(const json &r) {
     return "field 'timing' must be \"measured\" or \"emulated\"";
   if (r["halide"] != halide_version())
     return "record from Halide " + r["halide"].get<std::string>() + ", this tuner uses Halide " + halide_version();
+  if (r["threads"].get<int64_t>() < 1 || r["threads"].get<int64_t>() > dwconv::kMaxThreads)
+    return "field 'threads' is " + r["threads"].dump() + ", not in [1, " + std::to_string(dwconv::kMaxThreads) + "]";
+  return validate_record_meaning(r);
+}
+
+std::string validate_record_meaning(const json &r) {
+  const std::string key = r["workload"].get<std::string>();
+  dwconv::Problem p;
+  if (!dwconv::problem_from_workload_key(key, &p)) return "workload key '" + key + "' does not parse";
+  const dwconv::Status s = dwconv::validate(p);
+  if (!s.ok()) return "workload key '" + key + "' is not a valid problem: " + s.message();
+  // recorded_target(): "x86-64-<ISA level>" for x86, else a Halide target string.
+  const std::string target = r["target"].get<std::string>();
+  const std::string x86 = "x86-64-";
+  const bool x86_level = target.rfind(x86, 0) == 0 &&
+                         std::any_of(std::begin(dwconv::kX86Levels), std::end(dwconv::kX86Levels),
+                                     [&](const char *l) { return target.substr(x86.size()) == l; });
+  if (!x86_level && !Halide::Target::validate_target_string(target))
+    return "target '" + target + "' is neither x86-64-<ISA level> nor a Halide target";
+  if (r["scheduler"] != "dwconv") return "";  // an autoscheduler's own parameters
+  // name=integer items (the knobs themselves are the schedule's of the record's commit: a run
+  // uses only points with its own schedule's knobs).
+  try {
+    parse_params(r["params"].get<std::string>());
+  } catch (const std::invalid_argument &e) {
+    return e.what();
+  }
   return "";
 }
 

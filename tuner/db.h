@@ -31,8 +31,13 @@ class Db {
   std::vector<json> records_;
 };
 
-// Checks one record's fields and types; "" if valid, else what is wrong.
+// Checks one record completely; "" if valid, else what is wrong: its fields and types, then
+// validate_record_meaning. db check, --resume and every load agree through it.
 std::string validate_record(const json &r);
+// What the fields say (a record with the right fields and types): the workload key parses to a
+// valid problem, the target is x86-64-<ISA level> or a Halide target, and a "dwconv" record's
+// params are name=integer items (parse_params).
+std::string validate_record_meaning(const json &r);
 
 // A tuned point replaces the heuristic default only when it is at least this much faster in the
 // final interleaved round (both measured there): a smaller lead is within what a candidate's

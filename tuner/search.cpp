@@ -1,7 +1,10 @@
 #include "search.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <iostream>
 #include <set>
@@ -208,8 +211,17 @@ std::map<std::string, int> parse_params(const std::string &s) {
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    size_t eq = item.find('=');
-    if (eq != std::string::npos) v[item.substr(0, eq)] = std::stoi(item.substr(eq + 1));
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    char *end = nullptr;
+    errno = 0;
+    const long x = std::strtol(value.c_str(), &end, 10);
+    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!name_ok || value.empty() || *end != '\0' || errno == ERANGE || x < INT32_MIN || x > INT32_MAX || v.count(name))
+      throw std::invalid_argument("params '" + s + "': '" + item + "' is not a new name=integer");
+    v[name] = int(x);
   }
   return v;
 }
@@ -383,6 +395,12 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   std::set<std::string> have_baseline;
   int other_code = 0;
   const std::map<std::string, int> dflt_values = parse_params(dflt);
+  // Whether a point names exactly this schedule's knobs (the default's).
+  auto same_knobs = [&](const std::map<std::string, int> &v) {
+    return v.size() == dflt_values.size() &&
+           std::equal(v.begin(), v.end(), dflt_values.begin(), [](const auto &a, const auto &b) { return a.first == b.first; });
+  };
+  int other_knobs = 0;
   // Points of earlier tunings (other commits here, --warm-start files): (their GFLOP/s, params).
   std::vector<std::pair<double, std::string>> warm;
   auto add_warm = [&](const json &r) {
@@ -391,12 +409,8 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
         r.value("status", "ok") != "ok" || r.value("timing", "measured") == "emulated")
       return;
     const std::map<std::string, int> v = parse_params(r.value("params", ""));
-    // Only points with this schedule's knobs (the default's: an older schedule's may differ)
-    // that are valid here.
-    if (v.size() != dflt_values.size() ||
-        !std::equal(v.begin(), v.end(), dflt_values.begin(), [](const auto &a, const auto &b) { return a.first == b.first; }) ||
-        !space.valid(p, st, v))
-      return;
+    // Only points with this schedule's knobs (an older schedule's may differ) that are valid here.
+    if (!same_knobs(v) || !space.valid(p, st, v)) return;
     warm.emplace_back(r.value("gflops", 0.0), params_string(v));
   };
   for (const json &r : o.warm_start) add_warm(r);
@@ -421,6 +435,10 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
     if (!o.resume) continue;
     const std::string ps = r["params"];
+    if (!same_knobs(parse_params(ps))) {
+      other_knobs++;
+      continue;
+    }
     seen.insert(ps);
     Candidate c{"dwconv", ps, r.value("is_default", false)};
     Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], "", r.value("timing", "") == "emulated"};
@@ -436,6 +454,9 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
   for (const auto &[c, m, default_us] : resumed) note_ok(c, default_us > 0 && anchor_us > 0 ? scaled(m, anchor_us / default_us) : m);
   if (other_code > 0) {
     std::cerr << "[tuning] " << shape.name << ": " << other_code << " record(s) of other dwconv commits or CPUs ignored (measured with other code or elsewhere)\n";
+  }
+  if (other_knobs > 0) {
+    std::cerr << "[tuning] " << shape.name << ": " << other_knobs << " record(s) of this commit whose params do not name this schedule's knobs ignored\n";
   }
   // The result from final-round records (final_standings, as db distill ranks them), every figure
   // on the scale of the default in the winner's standing round; baseline_us: the autoschedulers'
