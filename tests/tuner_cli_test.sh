@@ -334,6 +334,12 @@ grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no k
 grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail "info workload key"
 if "$bin" info 1,4,4,8,1,7,7,1,1,VALID 2> err5.log; then fail "info accepted an empty output"; fi
 grep -q "empty output" err5.log || fail "info error message"
+# A bad --target is an error naming it, not an abort.
+for args in "tune --shapes shapes.csv --db bogus.jsonl" "measure small_a --shapes shapes.csv"; do
+  set +e; "$bin" $args --target bogus-7 > /dev/null 2> err_target.log; rc=$?; set -e
+  [ $rc -eq 1 ] && grep -q "target 'bogus-7' is not a Halide target" err_target.log ||
+    { cat err_target.log; fail "dwconv $args --target bogus-7 exited $rc"; }
+done
 for c in "" tune db info bench; do "$bin" $c --help > /dev/null || fail "dwconv $c --help"; done
 "$bin" --version | grep -Eq '^dwconv [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]+|unknown)\), Halide [0-9]+\.[0-9]+\.[0-9]+$' ||
   fail "dwconv --version: $("$bin" --version)"

@@ -211,6 +211,13 @@ bool has_help(int argc, char **argv) {
   return false;
 }
 
+// The value of --target: "host" or a Halide target string, else an error saying so.
+std::string target_flag(const std::string &value) {
+  if (value != "host" && !Halide::Target::validate_target_string(value))
+    throw std::invalid_argument("--target '" + value + "' is not a Halide target (e.g. host, x86-64-linux-avx2, arm-64-linux)");
+  return value;
+}
+
 std::string git_commit() {
   std::string cmd = std::string("git -C '") + DWCONV_SOURCE_DIR + "' rev-parse --short HEAD 2>/dev/null";
   FILE *f = popen(cmd.c_str(), "r");
@@ -275,7 +282,7 @@ int cmd_tune(int argc, char **argv) {
     if (parse_runner_option(argc, argv, i, o.measure)) continue;
     if (a == "--shapes") shapes_path = next();
     else if (a == "--db") db_path = next();
-    else if (a == "--target") target = next();
+    else if (a == "--target") target = target_flag(next());
     else if (a == "--budget-seconds") budget = number_flag<double>(a, next(), 1, 1e7);
     else if (a == "--seed") o.seed = number_flag<long long>(a, next(), 0, std::numeric_limits<long long>::max());
     else if (a == "--threads") o.measure.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
@@ -515,7 +522,7 @@ int cmd_measure(int argc, char **argv) {
       c.scheduler = next();
       cands.push_back(c);
     } else if (a == "--threads") o.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
-    else if (a == "--target") target = next();
+    else if (a == "--target") target = target_flag(next());
     else if (a == "--runtime-stride") o.fix_workload = false;
     else if (a == "--repeats") o.repeats = number_flag<int>(a, next(), 1, 100000);
     else if (a == "--asm") o.asm_prefix = next();
@@ -593,6 +600,9 @@ int main(int argc, char **argv) {
     std::cerr << "dwconv: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const std::exception &e) {
+    std::cerr << "dwconv " << cmd << ": " << e.what() << "\n";
+    return 1;
+  } catch (const Halide::Error &e) {  // not a std::exception
     std::cerr << "dwconv " << cmd << ": " << e.what() << "\n";
     return 1;
   }
