@@ -21,6 +21,10 @@ std::vector<std::string> split(const std::string &line) {
 std::vector<NamedShape> load_shapes(const std::string &path) {
   std::ifstream f(path);
   if (!f) throw std::runtime_error("cannot open shape file " + path);
+  return parse_shapes(f, path);
+}
+
+std::vector<NamedShape> parse_shapes(std::istream &f, const std::string &path) {
   std::vector<NamedShape> shapes;
   std::string line;
   int lineno = 0;

@@ -1,6 +1,7 @@
 // The benchmark/tuning shape list (bench/shapes.csv): parsing into dwconv Problems.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct NamedShape {
 // Reads a CSV with the header name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]; '#' lines
 // are comments. Throws std::runtime_error naming the file and line of a bad row.
 std::vector<NamedShape> load_shapes(const std::string &path);
+// The same from a stream; errors name `path` as the source.
+std::vector<NamedShape> parse_shapes(std::istream &in, const std::string &path);
 
 // 2 * N * OH * OW * C * M * KH * KW
 double flops(const dwconv::Problem &p);

@@ -78,6 +78,8 @@ sed 's/"halide":"21.0.0"/"halide":"20.0.0"/' db.jsonl > old.jsonl
 if "$bin" db check old.jsonl 2> err4.log; then fail "database from another Halide version accepted"; fi
 grep -q "old.jsonl:1: record from Halide 20.0.0" err4.log || { cat err4.log; fail "version mismatch not named"; }
 if "$bin" db check missing.jsonl 2>/dev/null; then fail "missing database accepted by db check"; fi
+if timeout 20 "$bin" db check /dev/zero 2> err_dev.log; then fail "db check accepted /dev/zero"; fi
+grep -q "/dev/zero: not a regular file" err_dev.log || { cat err_dev.log; fail "db check /dev/zero"; }
 # A record whose fields have the right types but say nothing valid: db check names the line and
 # the field, and tune --resume refuses the same database (one validation), leaving it as it was.
 python3 - <<'PY' || fail "could not write the bad records"
@@ -334,6 +336,9 @@ grep -q "kernel: *dwconv_f32_" info.log || { cat info.log; fail "info names no k
 grep -q "workload: *n1_h56_w56_c128_m1_k3x3_s1x1_d1x1_p1.1.1.1" info.log || fail "info workload key"
 if "$bin" info 1,4,4,8,1,7,7,1,1,VALID 2> err5.log; then fail "info accepted an empty output"; fi
 grep -q "empty output" err5.log || fail "info error message"
+# Errors about a shape argument name the argument (not a temporary file or a line number).
+if "$bin" info 1,0,4,8,1,3,3,1,1,SAME 2> err6.log; then fail "info accepted H = 0"; fi
+grep -qF "shape '1,0,4,8,1,3,3,1,1,SAME': bad number '0'" err6.log || { cat err6.log; fail "info error names the argument"; }
 # A bad --target is an error naming it, not an abort.
 for args in "tune --shapes shapes.csv --db bogus.jsonl" "measure small_a --shapes shapes.csv"; do
   set +e; "$bin" $args --target bogus-7 > /dev/null 2> err_target.log; rc=$?; set -e

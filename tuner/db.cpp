@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,6 +86,12 @@ std::string validate_record_meaning(const json &r) {
 bool Db::load(const std::string &path, Db *db, std::string *error, bool allow_missing) {
   db->path_ = path;
   db->records_.clear();
+  // Only a regular file: a device or a pipe (/dev/zero) could be read without end.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    *error = path + ": not a regular file";
+    return false;
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     if (allow_missing && errno == ENOENT) return true;

@@ -457,19 +457,21 @@ dwconv::Problem parse_shape(const std::string &spec, const std::string &shapes_p
       if (s.name == spec) p = s.problem, found = true;
     if (!found) throw std::invalid_argument("no shape named '" + spec + "' in " + shapes_path);
   } else {
-    // Reuse the CSV parser on a one-row file.
-    char tmpl[] = "/tmp/dwconv-info-XXXXXX";
-    int fd = mkstemp(tmpl);
-    std::string text = "name,N,H,W,C,M,KH,KW,stride,dilation,padding\nshape," + spec + "\n";
-    if (fd < 0 || write(fd, text.data(), text.size()) != ssize_t(text.size())) throw std::runtime_error("temp file");
-    close(fd);
+    // The CSV parser on a one-row text; its errors name the argument, not a line number.
+    std::istringstream text("name,N,H,W,C,M,KH,KW,stride,dilation,padding\nshape," + spec + "\n");
+    const std::string source = "shape '" + spec + "'";
     try {
-      p = dwconv_bench::load_shapes(tmpl)[0].problem;
-    } catch (...) {
-      unlink(tmpl);
-      throw;
+      p = dwconv_bench::parse_shapes(text, source)[0].problem;
+    } catch (const std::runtime_error &e) {
+      std::string why = e.what();
+      for (const std::string prefix : {source + ":2: shape: ", source + ":2: "}) {
+        if (why.rfind(prefix, 0) == 0) {
+          why = source + ": " + why.substr(prefix.size());
+          break;
+        }
+      }
+      throw std::invalid_argument(why);
     }
-    unlink(tmpl);
   }
   return p;
 }
