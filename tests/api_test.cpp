@@ -2,11 +2,14 @@
 // NaN/Inf propagation, and the ISA forcing that the kernel suite relies on.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -354,6 +357,82 @@ TEST(Plan, ConcurrentCallsWithDifferentThreadCounts) {
   }
   for (auto &t : users) t.join();
   for (int u = 0; u < 4; u++) EXPECT_EQ(errors[u], "") << "user thread " << u;
+}
+
+// A host's thread pool in the style of pthreadpool: three worker threads of its own and the
+// caller, each running every fourth index. It counts the loops and tasks it ran and the threads
+// that ran them.
+struct HostPool {
+  std::atomic<int64_t> loops{0}, tasks{0};
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+
+  static void run(void *self, void (*task)(void *, int64_t), void *context, int64_t count) {
+    HostPool &h = *static_cast<HostPool *>(self);
+    h.loops++;
+    auto work = [&](int64_t first) {
+      for (int64_t i = first; i < count; i += 4) {
+        task(context, i);
+        h.tasks++;
+        std::lock_guard<std::mutex> lock(h.mutex);
+        h.threads.insert(std::this_thread::get_id());
+      }
+    };
+    std::vector<std::thread> workers;
+    for (int w = 1; w < 4; w++) workers.emplace_back(work, w);
+    work(0);
+    for (auto &w : workers) w.join();
+  }
+};
+
+// Plan::run on the host's pool: the same results as the naive loop for general (cut into
+// several calls) and per-workload kernels, every parallel loop through the pool, and a plan
+// run concurrently on it from two threads.
+TEST(HostThreadPool, RunsEveryLoopOnTheHostsPool) {
+  Spec general;
+  general.h = 23, general.w = 19, general.c = 40, general.dh = general.dw = 3;  // channel blocks x phases
+  Spec fixed;  // fs_same_s2 of tests/fixed_shapes.csv: a fixed-shape kernel in the host build
+  fixed.h = 10, fixed.w = 12, fixed.c = 40, fixed.sh = fixed.sw = 2;
+  for (const Spec &s : {general, fixed}) {
+    const Problem p = problem_of(s);
+    dwconv_test::Tensors t(p, 5);
+    ReferenceCheck reference;
+    ASSERT_TRUE(ReferenceCheck::create(p, t.input.data(), t.filter.data(), nullptr, &reference).ok());
+    Plan plan;
+    ASSERT_TRUE(Plan::create(p, &plan).ok());
+    HostPool host;
+    const dwconv::ParallelFor pool{HostPool::run, &host};
+    std::vector<std::string> errors(2);
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 2; c++) {
+      callers.emplace_back([&, c] {
+        for (int rep = 0; rep < 20; rep++) {
+          std::vector<float> got(t.output.size(), -7.0f);
+          Status st = plan.run(t.input.data(), t.filter.data(), nullptr, got.data(), pool);
+          if (st.ok()) st = reference.check(got.data());
+          if (!st.ok()) errors[c] = st.message();
+        }
+      });
+    }
+    for (auto &c : callers) c.join();
+    for (const auto &e : errors) EXPECT_EQ(e, "") << s.describe() << " on " << plan.kernel_name();
+    EXPECT_GE(host.loops.load(), 40) << "every run's loops go to the host's pool: " << plan.kernel_name();
+    EXPECT_GE(host.tasks.load(), host.loops.load());
+    EXPECT_GT(host.threads.size(), 1u) << "the host's workers ran tasks";
+  }
+}
+
+TEST(HostThreadPool, NullRunIsAnError) {
+  Spec s;
+  Problem p = problem_of(s);
+  dwconv_test::Tensors t(p, 1);
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  std::vector<float> got(t.output.size(), -7.0f);
+  const Status st = plan.run(t.input.data(), t.filter.data(), nullptr, got.data(), dwconv::ParallelFor{});
+  EXPECT_EQ(st.code(), dwconv::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("parallel_for.run is null"), std::string::npos) << st.message();
+  EXPECT_EQ(got[0], -7.0f);
 }
 
 TEST(Isa, ForcedLevelIsTheActiveOne) {

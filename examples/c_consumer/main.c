@@ -10,6 +10,13 @@
 
 static int failures = 0;
 
+/* A host "thread pool" that runs every task on the calling thread, counting them. */
+static int64_t host_tasks = 0;
+static void serial_parallel_for(void *pool, dwconv_task_fn task, void *task_context, int64_t count) {
+  for (int64_t i = 0; i < count; i++) task(task_context, i);
+  *(int64_t *)pool += count;
+}
+
 static void expect(int ok, const char *what) {
   if (!ok) {
     fprintf(stderr, "c_consumer: FAILED: %s (last error: '%s')\n", what, dwconv_last_error());
@@ -53,6 +60,14 @@ int main(void) {
       expect(fabsf(got - want) < 1e-5f, "pixel (6, 6) of each image");
     }
   printf("\n");
+
+  /* The same on the host's pool: the same output, every task through it. */
+  static float again[N * H * W * C * M];
+  expect(dwconv_plan_run_parallel(plan, input, filter, NULL, again, serial_parallel_for, &host_tasks) == DWCONV_OK,
+         "run on the host's pool");
+  expect(memcmp(again, output, sizeof again) == 0 && host_tasks > 0, "the host's pool ran the tasks");
+  expect_error(dwconv_plan_run_parallel(plan, input, filter, NULL, again, NULL, NULL), DWCONV_INVALID_ARGUMENT,
+               "parallel_for", "null parallel-for");
 
   /* Errors: the code and a message naming the problem; nothing written. */
   output[0] = -7.0f;

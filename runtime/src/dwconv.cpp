@@ -341,6 +341,17 @@ int run_call(const detail::KernelInfo &k, const Problem &p, const detail::Kernel
 }  // namespace
 
 Status Plan::run(const float *input, const float *filter, const float *bias, float *output) const {
+  return run_on(input, filter, bias, output, nullptr);
+}
+
+Status Plan::run(const float *input, const float *filter, const float *bias, float *output,
+                 const ParallelFor &parallel_for) const {
+  if (parallel_for.run == nullptr) return Status(StatusCode::kInvalidArgument, "parallel_for.run is null");
+  return run_on(input, filter, bias, output, &parallel_for);
+}
+
+Status Plan::run_on(const float *input, const float *filter, const float *bias, float *output,
+                    const ParallelFor *parallel_for) const {
   if (!valid()) return Status(StatusCode::kInvalidArgument, "plan is not initialized (Plan::create failed or was not called)");
   const Problem &p = problem_;
   Status s = detail::check_pointers(p, input, filter, bias, output);
@@ -360,6 +371,7 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
   const int threads = p.num_threads > 0 ? p.num_threads : 0;
   g_dispatched = true;
   t_halide_error.clear();
+  detail::HostPoolScope host(parallel_for ? parallel_for->run : nullptr, parallel_for ? parallel_for->pool : nullptr);
   for (const detail::KernelCall &call : calls) {
     const int rc = run_with_threads(threads, [&] { return run_call(k, p, call, lo, hi, input, filter, bias, output); });
     if (rc != 0) {

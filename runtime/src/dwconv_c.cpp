@@ -111,6 +111,13 @@ dwconv_status dwconv_plan_run(const dwconv_plan *plan, const float *input, const
   return guarded([&] { return to_c(plan->plan.run(input, filter, bias, output)); });
 }
 
+dwconv_status dwconv_plan_run_parallel(const dwconv_plan *plan, const float *input, const float *filter,
+                                       const float *bias, float *output, dwconv_parallel_for_fn parallel_for,
+                                       void *pool) {
+  if (plan == nullptr) return invalid("dwconv_plan_run_parallel: plan is null");
+  return guarded([&] { return to_c(plan->plan.run(input, filter, bias, output, dwconv::ParallelFor{parallel_for, pool})); });
+}
+
 void dwconv_plan_destroy(dwconv_plan *plan) { delete plan; }
 
 const char *dwconv_plan_kernel_name(const dwconv_plan *plan) { return plan ? plan->plan.kernel_name() : ""; }

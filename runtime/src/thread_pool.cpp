@@ -181,12 +181,51 @@ Pool &pool() {
   return p;
 }
 
+// The host's pool of this thread's open HostPoolScope (null: none).
+thread_local HostPoolScope::Run t_host_run = nullptr;
+thread_local void *t_host_pool = nullptr;
+
+// One parallel loop on the host's pool: each task runs f(user_context, min + i, closure); the
+// first nonzero result is kept.
+struct HostLoop {
+  halide_task_t f;
+  void *user_context;
+  int min;
+  uint8_t *closure;
+  std::atomic<int> result{0};
+};
+
+void host_task(void *context, int64_t i) {
+  HostLoop &l = *static_cast<HostLoop *>(context);
+  const int r = l.f(l.user_context, l.min + static_cast<int>(i), l.closure);
+  int none = 0;
+  if (r != 0) l.result.compare_exchange_strong(none, r);
+}
+
 }  // namespace
 
 void pool_set_threads(int n) { pool().set_threads(n); }
 
+HostPoolScope::HostPoolScope(Run run, void *pool) : saved_run_(t_host_run), saved_pool_(t_host_pool) {
+  t_host_run = run;
+  t_host_pool = pool;
+}
+
+HostPoolScope::~HostPoolScope() {
+  t_host_run = saved_run_;
+  t_host_pool = saved_pool_;
+}
+
 int pool_do_par_for(void *user_context, halide_task_t f, int min, int size, uint8_t *closure) {
-  return pool().run(user_context, f, min, size, closure);
+  if (t_host_run == nullptr) return pool().run(user_context, f, min, size, closure);
+  HostLoop loop{f, user_context, min, closure};
+  const HostPoolScope::Run run = t_host_run;
+  void *const host = t_host_pool;
+  // A loop nested in a task that the host runs on this thread goes to dwconv's pool, as on the
+  // host's other threads: host pools (pthreadpool) do not take nested calls.
+  HostPoolScope none(nullptr, nullptr);
+  run(host, host_task, &loop, size);
+  return loop.result.load();
 }
 
 }  // namespace dwconv::detail

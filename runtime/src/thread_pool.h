@@ -29,7 +29,24 @@ namespace dwconv::detail {
 void pool_set_threads(int n);
 
 // halide_do_par_for_t: runs f(user_context, i, closure) for i in [min, min + size) and returns
-// the first nonzero result of a task (0 if none).
+// the first nonzero result of a task (0 if none). On the host's pool while a HostPoolScope of
+// this thread is open, else on dwconv's.
 int pool_do_par_for(void *user_context, halide_task_t f, int min, int size, uint8_t *closure);
+
+// While alive, the calling thread's parallel loops run on `host` (the public ParallelFor's
+// fields); loops nested inside its tasks run on dwconv's pool.
+class HostPoolScope {
+ public:
+  using Task = void (*)(void *task_context, int64_t i);
+  using Run = void (*)(void *pool, Task task, void *task_context, int64_t count);
+  HostPoolScope(Run run, void *pool);
+  ~HostPoolScope();
+  HostPoolScope(const HostPoolScope &) = delete;
+  HostPoolScope &operator=(const HostPoolScope &) = delete;
+
+ private:
+  Run saved_run_;
+  void *saved_pool_;
+};
 
 }  // namespace dwconv::detail

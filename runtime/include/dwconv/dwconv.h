@@ -121,6 +121,15 @@ enum class KernelKind {
 };
 const char *kernel_kind_name(KernelKind kind);  // "general", "fixed-shape", "tuned"
 
+// A host program's own thread pool, for Plan::run to run the kernels' parallel loops on instead
+// of dwconv's (as XNNPACK takes a pthreadpool). `run` must call task(task_context, i) exactly
+// once for every i in [0, count), on any threads (the calling thread included) and in any
+// order, and return when all calls have returned; `pool` is passed to it unchanged.
+struct ParallelFor {
+  void (*run)(void *pool, void (*task)(void *task_context, int64_t i), void *task_context, int64_t count) = nullptr;
+  void *pool = nullptr;
+};
+
 // A prepared convolution: validated and bound to a kernel once, run many times.
 class Plan {
  public:
@@ -140,6 +149,10 @@ class Plan {
   // Runs on the given data (shapes and strides as in the problem). bias may be null only when
   // the problem has no bias. Thread-safe for concurrent runs of one plan.
   Status run(const float *input, const float *filter, const float *bias, float *output) const;
+  // Same, with the parallel loops on the host's thread pool (num_threads then does not apply;
+  // a loop nested inside one of its tasks runs on dwconv's pool).
+  Status run(const float *input, const float *filter, const float *bias, float *output,
+             const ParallelFor &parallel_for) const;
 
   bool valid() const { return kernel_ >= 0; }
   const Problem &problem() const { return problem_; }
@@ -152,6 +165,9 @@ class Plan {
   const std::string &selection_reason() const { return reason_; }
 
  private:
+  Status run_on(const float *input, const float *filter, const float *bias, float *output,
+                const ParallelFor *parallel_for) const;
+
   Problem problem_;
   ResolvedPadding padding_;
   int kernel_ = -1;

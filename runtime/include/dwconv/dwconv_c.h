@@ -78,6 +78,18 @@ dwconv_status dwconv_plan_create(const dwconv_problem *problem, dwconv_plan **pl
 dwconv_status dwconv_plan_run(const dwconv_plan *plan, const float *input, const float *filter,
                               const float *bias, float *output);
 
+/* A host program's thread pool (as XNNPACK takes a pthreadpool): run(pool, task, task_context,
+ * count) must call task(task_context, i) exactly once for every i in [0, count), on any threads
+ * (the caller's included) and in any order, and return when all calls have returned. */
+typedef void (*dwconv_task_fn)(void *task_context, int64_t i);
+typedef void (*dwconv_parallel_for_fn)(void *pool, dwconv_task_fn task, void *task_context, int64_t count);
+
+/* dwconv_plan_run with the parallel loops on the host's pool instead of dwconv's (num_threads
+ * then does not apply). */
+dwconv_status dwconv_plan_run_parallel(const dwconv_plan *plan, const float *input, const float *filter,
+                                       const float *bias, float *output, dwconv_parallel_for_fn parallel_for,
+                                       void *pool);
+
 /* Frees a plan; NULL is ignored. */
 void dwconv_plan_destroy(dwconv_plan *plan);
 
