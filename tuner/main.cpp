@@ -38,6 +38,7 @@ commands:
   info      which kernel of this build serves a shape on this machine, and why
   measure   time given schedules (and autoschedulers) on one shape, checked against the naive loop
   bench     run the benchmark binary (dwconv vs peers vs naive loop)
+  shapes    write the depthwise layers of an ONNX or TFLite model as a shapes CSV
 
 `dwconv <command> --help` describes each command; `dwconv --version` prints the versions of
 dwconv and Halide and the source commit.
@@ -578,6 +579,20 @@ int cmd_bench(int argc, char **argv) {
   return 1;
 }
 
+// dwconv shapes MODEL -o FILE [--batch N]: tuner/model_shapes.py on the project's Python (its
+// .venv holds the onnx and tflite readers, scripts/setup), which prints its own usage and errors.
+int cmd_shapes(int argc, char **argv) {
+  const std::string venv_python = std::string(DWCONV_SOURCE_DIR) + "/.venv/bin/python";
+  const std::string python = access(venv_python.c_str(), X_OK) == 0 ? venv_python : "python3";
+  const std::string script = std::string(DWCONV_SOURCE_DIR) + "/tuner/model_shapes.py";
+  std::vector<char *> args = {const_cast<char *>(python.c_str()), const_cast<char *>(script.c_str())};
+  for (int i = 0; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execvp(python.c_str(), args.data());
+  std::perror(("dwconv shapes: cannot run " + python).c_str());
+  return 1;
+}
+
 }  // namespace
 }  // namespace dwconv_tuner
 
@@ -599,6 +614,7 @@ int main(int argc, char **argv) {
     if (cmd == "info") return cmd_info(argc - 2, argv + 2);
     if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
     if (cmd == "measure") return cmd_measure(argc - 2, argv + 2);
+    if (cmd == "shapes") return cmd_shapes(argc - 2, argv + 2);
     std::cerr << "dwconv: unknown command '" << cmd << "'\n" << kUsage;
     return 1;
   } catch (const std::exception &e) {
