@@ -158,10 +158,18 @@ function(dwconv_add_workload_kernel workload)
     math(EXPR ow "(${w} + ${pl} + ${pr} - (${kw} - 1) * ${dilation} - 1) / ${stride} + 1")
     set(fixed_shape "${n},${h},${w},${c},${oh},${ow}")
   endif ()
+  # Only the options that have a value (an empty one is the default, and CMake warns of it).
+  set(optional "")
+  if (fixed_shape)
+    list(APPEND optional FIXED_SHAPE "${fixed_shape}")
+  endif ()
+  if (W_SCHEDULE)
+    list(APPEND optional SCHEDULE "${W_SCHEDULE}")
+  endif ()
   string(REPLACE "." "_" symbol "${workload}")
   dwconv_add_kernel(dwconv_f32_${symbol}__${W_FAMILY} FAMILY ${W_FAMILY} TARGETS ${W_TARGETS}
                     KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} STRIDE ${stride} DILATION ${dilation}
-                    FIXED_SHAPE "${fixed_shape}" SCHEDULE "${W_SCHEDULE}" WORKLOAD ${workload})
+                    ${optional} WORKLOAD ${workload})
 endfunction()
 
 # The workload key of one shapes-CSV row, as workload_key() spells it: TensorFlow's SAME puts

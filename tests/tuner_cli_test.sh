@@ -87,7 +87,7 @@ import json, re
 r = json.loads(open("db.jsonl").readline())
 r.update(scheduler="dwconv", params="vectors=1")
 cases = {"params_text": dict(params="vectors=abc"), "params_item": dict(params="vectors"),
-         "key": dict(workload="n1_h0_w5_c3"), "problem": dict(workload=re.sub(r"_c[0-9]+", "_c0", r["workload"])),
+         "key": dict(workload=re.sub(r"_c[0-9]+", "_c0", r["workload"])), "problem": dict(workload="n1_h50000_w50000_c1000_m1_k3x3_s1x1_d1x1_p1.1.1.1"),
          "threads": dict(threads=0), "target": dict(target="bogus-7")}
 for name, change in cases.items():
     bad = dict(r); bad.update(change)
