@@ -8,7 +8,7 @@ DWCONV_ONNX_VERSION=1.17.0
 DWCONV_TFLITE_VERSION=2.18.0
 DWCONV_FLATBUFFERS_VERSION=25.12.19
 DWCONV_APT_PACKAGES=(
-  g++ make pkg-config
+  g++ make pkg-config clang
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev libxnnpack-dev libpthreadpool-dev
   g++-aarch64-linux-gnu qemu-user llvm-14
