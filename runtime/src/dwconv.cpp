@@ -359,25 +359,26 @@ Status Plan::run_on(const float *input, const float *filter, const float *bias, 
   if (bias == nullptr) bias = zero_bias_.data();  // made once by create(), not per run
 
   const detail::KernelInfo &k = detail::kernel(kernel_);
-  // A general kernel's problem is cut into calls that run its fastest branches; the vector
-  // width is the level the dispatchers pick (x86; NEON's 4 on aarch64, where active_isa() is the
-  // baseline).
-  const std::vector<detail::KernelCall> calls =
-      detail::kernel_kind(k) == KernelKind::kGeneral
-          ? detail::general_kernel_calls(p, padding_, k.family, x86_level_lanes(isa_name(active_isa())))
-          : std::vector<detail::KernelCall>{detail::whole_problem_call(p, padding_)};
   float lo, hi;
   activation_bounds(p.params, &lo, &hi);
   const int threads = p.num_threads > 0 ? p.num_threads : 0;
   g_dispatched = true;
   t_halide_error.clear();
   detail::HostPoolScope host(parallel_for ? parallel_for->run : nullptr, parallel_for ? parallel_for->pool : nullptr);
-  for (const detail::KernelCall &call : calls) {
+  auto run = [&](const detail::KernelCall &call) {
     const int rc = run_with_threads(threads, [&] { return run_call(k, p, call, lo, hi, input, filter, bias, output); });
-    if (rc != 0) {
-      return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
-                                               std::to_string(rc) + "): " + t_halide_error);
-    }
+    if (rc == 0) return Status::Ok();
+    return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
+                                             std::to_string(rc) + "): " + t_halide_error);
+  };
+  // A per-workload kernel takes the whole problem in one call. A general kernel's problem is cut
+  // into calls that run its fastest branches, on the vector width of the level the dispatchers
+  // pick (x86; NEON's 4 on aarch64, where active_isa() is the baseline).
+  if (detail::kernel_kind(k) != KernelKind::kGeneral) return run(detail::whole_problem_call(p, padding_));
+  for (const detail::KernelCall &call :
+       detail::general_kernel_calls(p, padding_, k.family, x86_level_lanes(isa_name(active_isa())))) {
+    s = run(call);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -92,12 +92,12 @@ std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPad
   const ConvParams &q = p.params;
   const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
                           general_branch_for(family, q.stride_h, q.dilation_h);
-  const std::vector<Phase> rows =
-      own_branch ? std::vector<Phase>{whole_dimension(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top)}
-                 : dimension_phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top);
-  const std::vector<Phase> cols =
-      own_branch ? std::vector<Phase>{whole_dimension(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left)}
-                 : dimension_phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left);
+  auto phases = [&](int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t before) {
+    return own_branch ? std::vector<Phase>{whole_dimension(in, out, stride, dilation, before)}
+                      : dimension_phases(in, out, stride, dilation, before);
+  };
+  const std::vector<Phase> rows = phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top);
+  const std::vector<Phase> cols = phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left);
   std::vector<KernelCall> calls;
   calls.reserve(block_count * rows.size() * cols.size());
   for (int b = 0; b < block_count; b++)
