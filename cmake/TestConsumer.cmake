@@ -2,15 +2,13 @@
 # would: build and run examples/consumer (C++, CMake, static library) and examples/c_consumer
 # (C99, CMake and the shared library; then a plain Makefile through pkg-config), and check that
 # the shared library exports exactly the C API of dwconv_c.h besides namespace dwconv.
-file(REMOVE_RECURSE "${SCRATCH}")
+include(${CMAKE_CURRENT_LIST_DIR}/TestInstalled.cmake)
 set(prefix "${SCRATCH}/prefix")
 
+# A step whose output is shown (the consumers print what they computed).
 function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  message("${out}")
-  if (rc)
-    message(FATAL_ERROR "${what} failed")
-  endif ()
+  dwconv_test_run("${what}" ${ARGN})
+  message("${DWCONV_TEST_OUTPUT}")
 endfunction()
 
 # A CMake project of examples/ configured against the install, built and run.
@@ -21,7 +19,7 @@ function(cmake_consumer name binary)
   run("running ${name}" "${SCRATCH}/${name}/${binary}")
 endfunction()
 
-run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}")
+dwconv_test_install("${prefix}")
 cmake_consumer(consumer consumer)
 cmake_consumer(c_consumer c_consumer)
 

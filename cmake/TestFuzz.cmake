@@ -4,24 +4,16 @@
 # fuzz`) from the committed seed corpus. A crash fails the test and leaves its input in
 # SCRATCH/artifacts/ (replay: SCRATCH/build/fuzz_api FILE); it becomes a regression seed in
 # tests/fuzz/corpus/.
-file(REMOVE_RECURSE "${SCRATCH}")
+include(${CMAKE_CURRENT_LIST_DIR}/TestInstalled.cmake)
 if (DEFINED ENV{DWCONV_FUZZ_SECONDS})
   set(SECONDS $ENV{DWCONV_FUZZ_SECONDS})
 endif ()
 
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if (rc)
-    message("${out}")
-    message(FATAL_ERROR "${what} failed")
-  endif ()
-endfunction()
-
-run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${SCRATCH}/prefix")
-run("configuring tests/fuzz" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/fuzz" -B "${SCRATCH}/build" -G "${GENERATOR}"
+dwconv_test_install("${SCRATCH}/prefix")
+dwconv_test_run("configuring tests/fuzz" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/fuzz" -B "${SCRATCH}/build" -G "${GENERATOR}"
     -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} -DCMAKE_CXX_COMPILER=${CLANGXX} "-DCMAKE_PREFIX_PATH=${SCRATCH}/prefix"
     -DCMAKE_BUILD_TYPE=RelWithDebInfo)
-run("building the fuzzers" "${CMAKE_COMMAND}" --build "${SCRATCH}/build")
+dwconv_test_run("building the fuzzers" "${CMAKE_COMMAND}" --build "${SCRATCH}/build")
 file(MAKE_DIRECTORY "${SCRATCH}/artifacts")
 foreach (target IN ITEMS api shapes)
   file(MAKE_DIRECTORY "${SCRATCH}/corpus/${target}")
