@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -18,11 +17,9 @@
 
 #include "Halide.h"
 #include "dwconv/dwconv.h"
-#include "isa_params.h"  // kX86Levels
-#include "search.h"  // parse_params
+#include "search.h"  // parse_params, is_recorded_target
 
 namespace dwconv_tuner {
-
 
 std::string halide_version() {
   return std::to_string(HALIDE_VERSION_MAJOR) + "." + std::to_string(HALIDE_VERSION_MINOR) + "." +
@@ -64,14 +61,8 @@ std::string validate_record_meaning(const json &r) {
   if (!dwconv::problem_from_workload_key(key, &p)) return "workload key '" + key + "' does not parse";
   const dwconv::Status s = dwconv::validate(p);
   if (!s.ok()) return "workload key '" + key + "' is not a valid problem: " + s.message();
-  // recorded_target(): "x86-64-<ISA level>" for x86, else a Halide target string.
   const std::string target = r["target"].get<std::string>();
-  const std::string x86 = "x86-64-";
-  const bool x86_level = target.rfind(x86, 0) == 0 &&
-                         std::any_of(std::begin(dwconv::kX86Levels), std::end(dwconv::kX86Levels),
-                                     [&](const char *l) { return target.substr(x86.size()) == l; });
-  if (!x86_level && !Halide::Target::validate_target_string(target))
-    return "target '" + target + "' is neither x86-64-<ISA level> nor a Halide target";
+  if (!is_recorded_target(target)) return "target '" + target + "' is neither x86-64-<ISA level> nor a Halide target";
   if (r["scheduler"] != "dwconv") return "";  // an autoscheduler's own parameters
   // name=integer items (the knobs themselves are the schedule's of the record's commit: a run
   // uses only points with its own schedule's knobs).

@@ -14,6 +14,7 @@
 #include "arm_neon.h"
 #include "cpu_model.h"
 #include "cuda.h"
+#include "isa_params.h"  // kX86Levels
 #include "x86.h"
 
 namespace dwconv_tuner {
@@ -180,8 +181,21 @@ std::string family_of_target(const std::string &target) {
   return t.arch == Halide::Target::ARM ? "arm_neon" : "x86";
 }
 
+namespace {
+const std::string kX86RecordedPrefix = "x86-64-";  // + the ISA level
+}  // namespace
+
 std::string recorded_target(const std::string &target) {
-  return family_of_target(target) == "x86" ? "x86-64-" + dwconv::x86_isa_level(halide_target(target)) : target;
+  return family_of_target(target) == "x86" ? kX86RecordedPrefix + dwconv::x86_isa_level(halide_target(target)) : target;
+}
+
+bool is_recorded_target(const std::string &target) {
+  if (target.rfind(kX86RecordedPrefix, 0) == 0) {
+    const std::string level = target.substr(kX86RecordedPrefix.size());
+    for (const char *l : dwconv::kX86Levels)
+      if (level == l) return true;
+  }
+  return target == "host" || Halide::Target::validate_target_string(target);
 }
 
 SpaceTarget space_target(const std::string &target) {
