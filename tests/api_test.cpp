@@ -391,15 +391,21 @@ struct HostPool {
 TEST(HostThreadPool, RunsEveryLoopOnTheHostsPool) {
   Spec general;
   general.h = 23, general.w = 19, general.c = 40, general.dh = general.dw = 3;  // channel blocks x phases
-  Spec fixed;  // fs_same_s2 of tests/fixed_shapes.csv: a fixed-shape kernel in the host build
+  Spec fixed;  // fs_same_s2 of tests/fixed_shapes.csv: a fixed-shape kernel in the presets' builds
   fixed.h = 10, fixed.w = 12, fixed.c = 40, fixed.sh = fixed.sw = 2;
-  for (const Spec &s : {general, fixed}) {
+  for (const Spec *spec : {&general, &fixed}) {
+    const Spec &s = *spec;
     const Problem p = problem_of(s);
     dwconv_test::Tensors t(p, 5);
     ReferenceCheck reference;
     ASSERT_TRUE(ReferenceCheck::create(p, t.input.data(), t.filter.data(), nullptr, &reference).ok());
     Plan plan;
     ASSERT_TRUE(Plan::create(p, &plan).ok());
+    // The kind this build must pick: a fixed-shape (or tuned) kernel where it has the workload's.
+    bool has_workload_kernel = false;
+    for (const auto &k : dwconv::available_kernels()) has_workload_kernel |= k.workload == dwconv::workload_key(p);
+    EXPECT_EQ(plan.kernel_kind() != dwconv::KernelKind::kGeneral, has_workload_kernel) << plan.kernel_name();
+    if (spec == &general) EXPECT_EQ(plan.kernel_kind(), dwconv::KernelKind::kGeneral) << plan.kernel_name();
     HostPool host;
     const dwconv::ParallelFor pool{HostPool::run, &host};
     std::vector<std::string> errors(2);

@@ -50,10 +50,6 @@ def origin(kind, path):
     return f"{kind} {os.path.basename(path)}".replace(",", " ")
 
 
-def row(name, n, h, w, c, m, kh, kw, stride, dilation, padding, origin):
-    return [name, n, h, w, c, m, kh, kw, stride, dilation, padding, origin]
-
-
 # ----- ONNX -------------------------------------------------------------------------------------
 
 def onnx_rows(path, batch):
@@ -116,7 +112,7 @@ def onnx_rows(path, batch):
             padding = padding_name(where, (h, w), (kh, kw), stride, dilation, [(p[0], p[2]), (p[1], p[3])])
         else:
             raise ModelError(f"{where}: unknown auto_pad '{auto_pad}'")
-        rows.append(row(name, n, h, w, c, m, kh, kw, stride, dilation, padding, origin("ONNX", path)))
+        rows.append([name, n, h, w, c, m, kh, kw, stride, dilation, padding, origin("ONNX", path)])
     return rows
 
 
@@ -166,8 +162,8 @@ def tflite_rows(path, batch):
             dilation = one_value(where, "dilation", [opts.DilationHFactor(), opts.DilationWFactor()])
             if opts.Padding() not in names:
                 raise ModelError(f"{where}: unknown padding {opts.Padding()}")
-            rows.append(row(name, n, h, w, c, cm // c, kh, kw, stride, dilation, names[opts.Padding()],
-                            origin("TFLite", path)))
+            rows.append([name, n, h, w, c, cm // c, kh, kw, stride, dilation, names[opts.Padding()],
+                         origin("TFLite", path)])
     return rows
 
 
