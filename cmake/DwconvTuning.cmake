@@ -1,7 +1,7 @@
 # Per-workload kernels from a distilled tuning database (dwconv tune --distill / dwconv db distill).
 #
-# dwconv_add_tuned_kernels(FAMILY fam TARGET_PREFIX prefix TARGETS t...)
-#   reads DWCONV_TUNING_DB at configure time and adds one kernel per workload with entries whose
+# dwconv_add_tuned_kernels(FAMILY fam TARGET_PREFIX prefix TARGETS t... DB file)
+#   reads the database file at configure time and adds one kernel per workload with entries whose
 #   target starts with prefix (e.g. x86-64-), each of its ISA variants generated with the
 #   parameters tuned for that ISA level (x86-64-<level>), and fixed to its kernel size and M.
 #   The runtime picks it when a call's workload_key() matches.
@@ -16,10 +16,11 @@
 #
 # dwconv_add_workload_kernel(key FAMILY fam TARGETS t... [SCHEDULE s])
 #   the per-workload kernel of one workload key (workload_key() in runtime/src/problem_check.cpp),
-#   with its kernel size, M, stride, dilation and extents fixed at compile time.
-
-set(DWCONV_TUNING_DB "${PROJECT_SOURCE_DIR}/schedules/tuned/x86-64.json"
-    CACHE FILEPATH "Distilled tuning database the build generates per-workload kernels from")
+#   with its kernel size, M, stride, dilation and extents fixed at compile time; one per key in a
+#   project (a second call for the same key adds nothing).
+#
+# The global property DWCONV_WORKLOADS lists the workload keys that have a per-workload kernel
+# (tuned or fixed-shape); dwconv_workload_kernel_name(OUT key family) names a key's kernel.
 
 # The CPU whose tuning the build prefers, named as the tuner records it (tuner/cpu_model.h,
 # "<model name> (family F, model M)"): by default the CPU of the machine that configures, read
@@ -45,26 +46,27 @@ set(DWCONV_TUNING_CPU "${dwconv_host_cpu}"
     CACHE STRING "CPU whose tuned parameters the build prefers (default: this machine's)")
 
 function(dwconv_add_tuned_kernels)
-  cmake_parse_arguments(PARSE_ARGV 0 T "" "FAMILY;TARGET_PREFIX" "TARGETS")
-  if (NOT EXISTS "${DWCONV_TUNING_DB}")
-    message(STATUS "[tuning] no database at ${DWCONV_TUNING_DB}: general ${T_FAMILY} kernels only")
+  cmake_parse_arguments(PARSE_ARGV 0 T "" "FAMILY;TARGET_PREFIX;DB" "TARGETS")
+  set(db "${T_DB}")
+  if (NOT EXISTS "${db}")
+    message(STATUS "[tuning] no database at ${db}: no tuned ${T_FAMILY} kernels")
     return()
   endif ()
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${DWCONV_TUNING_DB}")
-  file(READ "${DWCONV_TUNING_DB}" text)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${db}")
+  file(READ "${db}" text)
   string(JSON format ERROR_VARIABLE err GET "${text}" format)
   if (err OR NOT format STREQUAL "dwconv-tuned-v1")
-    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB} is not a distilled dwconv tuning database "
+    message(FATAL_ERROR "[tuning] ${db} is not a distilled dwconv tuning database "
                         "(format dwconv-tuned-v1): ${err}")
   endif ()
   string(JSON halide ERROR_VARIABLE err GET "${text}" halide)
   if (NOT halide STREQUAL "${Halide_VERSION}")
-    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB} was tuned with Halide ${halide}, this build uses "
-                        "Halide ${Halide_VERSION}: re-tune (scripts/run) or pass -DDWCONV_TUNING_DB=")
+    message(FATAL_ERROR "[tuning] ${db} was tuned with Halide ${halide}, this build uses "
+                        "Halide ${Halide_VERSION}: re-tune (scripts/run) or use another database")
   endif ()
   string(JSON count ERROR_VARIABLE err LENGTH "${text}" entries)
   if (err)
-    message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: no 'entries' array: ${err}")
+    message(FATAL_ERROR "[tuning] ${db}: no 'entries' array: ${err}")
   endif ()
   # Per workload, the parameters of each ISA level it was tuned on (target prefix + level, e.g.
   # x86-64-avx2), joined as "level@params/level@params" (schedules/isa_params.h): one
@@ -93,7 +95,7 @@ function(dwconv_add_tuned_kernels)
       foreach (field IN ITEMS workload target params)
         string(JSON ${field} ERROR_VARIABLE err GET "${text}" entries ${i} ${field})
         if (err)
-          message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has no '${field}': ${err}")
+          message(FATAL_ERROR "[tuning] ${db}: entry ${i} has no '${field}': ${err}")
         endif ()
       endforeach ()
       if (NOT target MATCHES "^${T_TARGET_PREFIX}")
@@ -101,11 +103,11 @@ function(dwconv_add_tuned_kernels)
       endif ()
       string(REGEX REPLACE "^${T_TARGET_PREFIX}" "" level "${target}")
       if (NOT level MATCHES "^(avx512_zen4|avx512|avx2|sse41|baseline)$")
-        message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has target '${target}', not "
+        message(FATAL_ERROR "[tuning] ${db}: entry ${i} has target '${target}', not "
                             "${T_TARGET_PREFIX}<level> (avx512_zen4, avx512, avx2, sse41, baseline)")
       endif ()
       if (NOT workload MATCHES "^n([0-9]+)_h([0-9]+)_w([0-9]+)_c([0-9]+)_m([0-9]+)_k([0-9]+)x([0-9]+)_s([0-9]+)x([0-9]+)_d([0-9]+)x([0-9]+)_p([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)$")
-        message(FATAL_ERROR "[tuning] ${DWCONV_TUNING_DB}: entry ${i} has a malformed workload '${workload}'")
+        message(FATAL_ERROR "[tuning] ${db}: entry ${i} has a malformed workload '${workload}'")
       endif ()
       if (NOT workload IN_LIST added)
         list(APPEND added ${workload})
@@ -129,15 +131,22 @@ function(dwconv_add_tuned_kernels)
     dwconv_add_workload_kernel(${workload} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS} SCHEDULE "${schedule_${workload}}")
   endforeach ()
   list(LENGTH added n)
-  message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${DWCONV_TUNING_DB} (${preferred} "
+  message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${db} (${preferred} "
                  "variants tuned on this CPU, '${DWCONV_TUNING_CPU}')")
 endfunction()
 
-# The global property DWCONV_WORKLOADS lists the workload keys that have a per-workload kernel
-# in this build (tuned or fixed-shape).
+function(dwconv_workload_kernel_name OUT workload family)
+  string(REPLACE "." "_" symbol "${workload}")
+  set(${OUT} dwconv_f32_${symbol}__${family} PARENT_SCOPE)
+endfunction()
+
 function(dwconv_add_workload_kernel workload)
   cmake_parse_arguments(PARSE_ARGV 1 W "" "FAMILY;SCHEDULE" "TARGETS")
   set_property(GLOBAL APPEND PROPERTY DWCONV_WORKLOADS ${workload})
+  dwconv_workload_kernel_name(name ${workload} ${W_FAMILY})
+  if (TARGET ${name})
+    return()
+  endif ()
   # Callers validated the key; CMake keeps only 9 match groups, so the 15 numbers are taken in
   # order.
   string(REGEX MATCHALL "[0-9]+" numbers "${workload}")
@@ -166,8 +175,7 @@ function(dwconv_add_workload_kernel workload)
   if (W_SCHEDULE)
     list(APPEND optional SCHEDULE "${W_SCHEDULE}")
   endif ()
-  string(REPLACE "." "_" symbol "${workload}")
-  dwconv_add_kernel(dwconv_f32_${symbol}__${W_FAMILY} FAMILY ${W_FAMILY} TARGETS ${W_TARGETS}
+  dwconv_add_kernel(${name} FAMILY ${W_FAMILY} TARGETS ${W_TARGETS}
                     KERNEL_W ${kw} KERNEL_H ${kh} MULTIPLIER ${m} STRIDE ${stride} DILATION ${dilation}
                     ${optional} WORKLOAD ${workload})
 endfunction()
@@ -223,7 +231,7 @@ function(dwconv_add_shape_kernels)
   set(added 0)
   foreach (file IN LISTS S_SHAPES)
     if (NOT EXISTS "${file}")
-      message(FATAL_ERROR "[shapes] ${file}: no such file (DWCONV_SHAPES)")
+      message(FATAL_ERROR "[shapes] ${file}: no such file (a shapes CSV to generate fixed-shape kernels for)")
     endif ()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
     file(STRINGS "${file}" lines)

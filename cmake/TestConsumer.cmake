@@ -1,6 +1,8 @@
 # ctest script: install the build at BUILD_DIR into SCRATCH/prefix, then, as users' projects
-# would: build and run examples/consumer (C++, CMake, static library) and examples/c_consumer
-# (C99, CMake and the shared library; then a plain Makefile through pkg-config), and check that
+# would: build and run examples/consumer (C++, CMake, static library), examples/custom_kernels
+# (kernels generated for the project's own shapes by dwconv_add_kernels, with HALIDE_DIR's
+# Halide) and examples/c_consumer (C99, CMake and the shared library; then a plain Makefile
+# through pkg-config), and check that
 # the shared library exports exactly the C API of dwconv_c.h besides namespace dwconv.
 include(${CMAKE_CURRENT_LIST_DIR}/TestInstalled.cmake)
 set(prefix "${SCRATCH}/prefix")
@@ -11,16 +13,18 @@ function(run what)
   message("${DWCONV_TEST_OUTPUT}")
 endfunction()
 
-# A CMake project of examples/ configured against the install, built and run.
+# A CMake project of examples/ configured against the install (extra arguments: cache entries),
+# built and run.
 function(cmake_consumer name binary)
   run("configuring ${name}" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/examples/${name}" -B "${SCRATCH}/${name}"
-      -G "${GENERATOR}" -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} "-DCMAKE_PREFIX_PATH=${prefix}")
+      -G "${GENERATOR}" -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} "-DCMAKE_PREFIX_PATH=${prefix}" ${ARGN})
   run("building ${name}" "${CMAKE_COMMAND}" --build "${SCRATCH}/${name}")
   run("running ${name}" "${SCRATCH}/${name}/${binary}")
 endfunction()
 
 dwconv_test_install("${prefix}")
 cmake_consumer(consumer consumer)
+cmake_consumer(custom_kernels custom_kernels "-DHalide_DIR=${HALIDE_DIR}")
 cmake_consumer(c_consumer c_consumer)
 
 # The Makefile project through pkg-config.

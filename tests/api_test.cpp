@@ -16,6 +16,7 @@
 #include "isa_params.h"
 #include "general_branches.h"
 #include "kernel_calls.h"
+#include "kernel_table.h"
 #include "test_util.h"
 
 namespace {
@@ -619,6 +620,83 @@ TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {
   EXPECT_EQ(plan.kernel_kind(), KernelKind::kGeneral);
   EXPECT_NE(plan.selection_reason().find("list its shape in DWCONV_SHAPES"), std::string::npos) << plan.selection_reason();
   if (fixed == 0) GTEST_SKIP() << "no fixed-shape kernels in this build (DWCONV_SHAPES)";
+}
+
+// Kernels a program's build registers (dwconv_add_kernels): a list with a bad entry is refused
+// whole, naming the entry; a registered kernel wins over libdwconv's for its workload, says so
+// in the reason, and computes the problem. The entry point borrowed here is a general kernel's,
+// which serves any shape of its size.
+TEST(RegisteredKernels, BadEntriesAreRefusedAndAGoodOneIsSelected) {
+  Problem p;
+  p.input = {1, 11, 9, 21};
+  p.filter = {3, 3, 21, 1};
+  p.params.stride_h = 2;
+  ASSERT_TRUE(compute_output_shape(p.input, p.filter, p.params, &p.output).ok());
+  const std::string key = workload_key(p);
+  Plan before;
+  ASSERT_TRUE(Plan::create(p, &before).ok());
+  ASSERT_EQ(before.kernel_kind(), KernelKind::kGeneral);
+  const dwconv::detail::KernelInfo &general = dwconv::detail::kernel(dwconv::detail::find_kernel(before.kernel_name()));
+  ASSERT_EQ(general.kernel_w, 3);
+
+  const GeneratedKernel good{"registered_3x3", general.family, 3, 3, 1, "", key.c_str(), general.fn};
+  struct Bad {
+    GeneratedKernel entry;
+    const char *why;
+  };
+  const Bad bad[] = {
+      {{"no_fn", general.family, 3, 3, 1, "", key.c_str(), nullptr}, "null"},
+      {{"other_family", "riscv_v", 3, 3, 1, "", key.c_str(), general.fn}, "family 'riscv_v'"},
+      {{"general", general.family, 3, 3, 1, "", "", general.fn}, "general kernel cannot be registered"},
+      {{"wrong_size", general.family, 5, 5, 1, "", key.c_str(), general.fn}, "do not match its workload"},
+      {{"wrong_m", general.family, 3, 3, 2, "", key.c_str(), general.fn}, "do not match its workload"},
+  };
+  for (const Bad &b : bad) {
+    const GeneratedKernel list[] = {good, b.entry};
+    const Status s = register_kernels(list, 2);
+    EXPECT_FALSE(s.ok()) << b.entry.name;
+    EXPECT_NE(s.message().find(std::string("entry 1 (") + b.entry.name + ")"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(b.why), std::string::npos) << s.message();
+  }
+  EXPECT_FALSE(register_kernels(nullptr, 1).ok());
+  Plan still;
+  ASSERT_TRUE(Plan::create(p, &still).ok());
+  EXPECT_EQ(still.kernel_kind(), KernelKind::kGeneral) << "a refused list must register nothing";
+
+  static const std::string kKey = key;  // the table keeps the pointers
+  static const GeneratedKernel kGood[] = {{"registered_3x3", general.family, 3, 3, 1, "", kKey.c_str(), general.fn}};
+  ASSERT_TRUE(register_kernels(kGood, 1).ok());
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  EXPECT_STREQ(plan.kernel_name(), "registered_3x3");
+  EXPECT_EQ(plan.kernel_kind(), KernelKind::kFixedShape);
+  EXPECT_NE(plan.selection_reason().find("generated in this program's build"), std::string::npos) << plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 7), "");
+  Plan general_plan;
+  ASSERT_TRUE(Plan::create_general(p, &general_plan).ok());
+  EXPECT_EQ(general_plan.kernel_kind(), KernelKind::kGeneral);
+
+  // Over a workload libdwconv has its own kernel for (DWCONV_SHAPES): the registered one wins.
+  // The any-size, any-M general kernel's entry point serves it.
+  static std::string builtin_key;
+  int any_size = -1;
+  for (const auto &k : available_kernels()) {
+    if (k.kind == KernelKind::kFixedShape && builtin_key.empty() && k.name.rfind("registered", 0) != 0)
+      builtin_key = k.workload;
+    if (k.kind == KernelKind::kGeneral && k.kernel_w == 0 && k.multiplier == 0) any_size = dwconv::detail::find_kernel(k.name);
+  }
+  if (builtin_key.empty()) GTEST_SKIP() << "no fixed-shape kernels in this build (DWCONV_SHAPES)";
+  ASSERT_GE(any_size, 0);
+  Problem q;
+  ASSERT_TRUE(problem_from_workload_key(builtin_key, &q));
+  static const GeneratedKernel kOverride[] = {{"registered_override", general.family, static_cast<int>(q.filter.kw),
+                                               static_cast<int>(q.filter.kh), static_cast<int>(q.filter.m), "",
+                                               builtin_key.c_str(), dwconv::detail::kernel(any_size).fn}};
+  ASSERT_TRUE(register_kernels(kOverride, 1).ok());
+  Plan override_plan;
+  ASSERT_TRUE(Plan::create(q, &override_plan).ok());
+  EXPECT_STREQ(override_plan.kernel_name(), "registered_override") << override_plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(q, "", 8), "");
 }
 
 TEST(Isa, NamesRoundTripAndAnUnknownOneIsRefused) {

@@ -75,6 +75,8 @@ std::vector<Named> named_cases() {
   Spec k1; k1.kh = k1.kw = 1; add("k1x1", k1);
   Spec k7; k7.kh = k7.kw = 7; k7.h = 12; k7.w = 10; add("k7x7", k7);
   Spec k31; k31.kh = 3; k31.kw = 1; add("k3x1_asymmetric", k31);
+  Spec k17; k17.kh = 1; k17.kw = 7; k17.w = 15; k17.c = 19; k17.sw = 2; k17.padding = Padding::kValid; add("k1x7_c19_stride2", k17);
+  Spec k71; k71.kh = 7; k71.kw = 1; k71.h = 15; k71.dh = 2; add("k7x1_same_dilation2", k71);
   Spec k15; k15.kh = 1; k15.kw = 5; k15.m = 3; k15.c = 5; add("k1x5_m3", k15);
   Spec k24; k24.kh = 2; k24.kw = 4; k24.padding = Padding::kSame; add("k2x4_same_even", k24);
   return v;

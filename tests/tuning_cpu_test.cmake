@@ -38,7 +38,7 @@ file(WRITE "${DWCONV_TUNING_DB}" [=[
 function(expect cpu want_a want_b)
   set_property(GLOBAL PROPERTY generated "")
   set(DWCONV_TUNING_CPU "${cpu}")
-  dwconv_add_tuned_kernels(FAMILY x86 TARGET_PREFIX x86-64- TARGETS none)
+  dwconv_add_tuned_kernels(FAMILY x86 TARGET_PREFIX x86-64- TARGETS none DB "${DWCONV_TUNING_DB}")
   get_property(got GLOBAL PROPERTY generated)
   set(want "${a}=${want_a};${b}=${want_b}")
   if (NOT got STREQUAL want)

@@ -1,6 +1,8 @@
 #include "kernel_table.h"
 
 #include <cstring>
+#include <deque>
+#include <mutex>
 
 #include "dwconv_kernel_table.inc"
 #include "isa_params.h"
@@ -14,6 +16,31 @@ namespace {
   {#name, family, kw, kh, m, schedule, workload, name},
 const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 #undef DWCONV_KERNEL
+constexpr int kBuiltinCount = static_cast<int>(sizeof(kKernels) / sizeof(kKernels[0]));
+
+// Kernels registered by the program's build, after libdwconv's own (indices from kBuiltinCount
+// on). A deque keeps references to its entries valid as it grows; plans hold indices.
+std::mutex registry_mutex;
+std::deque<KernelInfo> &registered() {
+  static std::deque<KernelInfo> kernels;
+  return kernels;
+}
+
+bool is_registered(int index) { return index >= kBuiltinCount; }
+
+// Why entry k cannot join the table, or "" if it can.
+std::string registration_problem(const KernelInfo &k) {
+  if (!k.name || !k.family || !k.schedule || !k.workload || !k.fn) return "a null name, string or entry point";
+  if (std::strcmp(k.family, kKernels[0].family) != 0)
+    return std::string("family '") + k.family + "', but this libdwconv runs '" + kKernels[0].family + "' kernels";
+  Problem p;
+  if (!problem_from_workload_key(k.workload, &p))
+    return std::string("workload '") + k.workload + "' is not a workload key (a general kernel cannot be registered)";
+  if (k.kernel_w != p.filter.kw || k.kernel_h != p.filter.kh || k.multiplier != p.filter.m)
+    return "kernel size " + std::to_string(k.kernel_h) + "x" + std::to_string(k.kernel_w) + " and M " +
+           std::to_string(k.multiplier) + " do not match its workload " + k.workload;
+  return "";
+}
 
 // How well a kernel fits, higher is better; -1 when it cannot serve the problem.
 // Specialized kernels (fixed size: taps unrolled; M == 1: no channel gather) win.
@@ -59,31 +86,42 @@ bool kernel_serves(const KernelInfo &k, const Problem &p) {
   return k.multiplier == 0 || k.multiplier == p.filter.m;
 }
 
-int kernel_count() { return static_cast<int>(sizeof(kKernels) / sizeof(kKernels[0])); }
-const KernelInfo &kernel(int index) { return kKernels[index]; }
+int kernel_count() {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  return kBuiltinCount + static_cast<int>(registered().size());
+}
+
+const KernelInfo &kernel(int index) {
+  if (!is_registered(index)) return kKernels[index];
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  return registered()[index - kBuiltinCount];
+}
 
 int find_kernel(const std::string &name) {
   for (int i = 0; i < kernel_count(); i++)
-    if (name == kKernels[i].name) return i;
+    if (name == kernel(i).name) return i;
   return -1;
 }
 
 int select_kernel(const Problem &p, std::string *reason, bool general_only) {
   const std::string key = workload_key(p);
   bool tuned_but_strided = false;
-  for (int i = 0; i < kernel_count() && !general_only; i++) {
-    if (key != kKernels[i].workload) continue;  // general kernels have workload ""
-    if (kernel_serves(kKernels[i], p)) {
-      if (reason && kernel_kind(kKernels[i]) == KernelKind::kFixedShape)
-        *reason = "fixed-shape kernel for workload " + key + " (DWCONV_SHAPES): " + fixed_shape_variant(kKernels[i]);
+  // Registered kernels come last and win: the program's build asked for them.
+  for (int i = kernel_count() - 1; i >= 0 && !general_only; i--) {
+    const KernelInfo &k = kernel(i);
+    if (key != k.workload) continue;  // general kernels have workload ""
+    if (kernel_serves(k, p)) {
+      const std::string from = is_registered(i) ? " (generated in this program's build)" : " (DWCONV_SHAPES)";
+      if (reason && kernel_kind(k) == KernelKind::kFixedShape)
+        *reason = "fixed-shape kernel for workload " + key + from + ": " + fixed_shape_variant(k);
       else if (reason)
-        *reason = "tuned for workload " + key + ": " + tuned_variant(kKernels[i]);
+        *reason = "tuned for workload " + key + (is_registered(i) ? from : "") + ": " + tuned_variant(k);
       return i;
     }
     tuned_but_strided = true;  // the key matches, so only the layout can refuse it
   }
   int best = -1, best_fit = -1;
-  for (int i = 0; i < kernel_count(); i++) {
+  for (int i = 0; i < kBuiltinCount; i++) {  // registered kernels are per-workload
     if (kKernels[i].workload[0] != '\0') continue;
     int f = fit(kKernels[i], p);
     if (f > best_fit) best = i, best_fit = f;
@@ -106,4 +144,21 @@ int select_kernel(const Problem &p, std::string *reason, bool general_only) {
 }
 
 }  // namespace detail
+
+Status register_kernels(const GeneratedKernel *kernels, int count) {
+  if (count < 0 || (count > 0 && !kernels))
+    return Status(StatusCode::kInvalidArgument, "register_kernels: null list or negative count");
+  for (int i = 0; i < count; i++) {
+    const std::string problem = detail::registration_problem(kernels[i]);
+    if (!problem.empty())
+      return Status(StatusCode::kInvalidArgument,
+                           "register_kernels: entry " + std::to_string(i) +
+                               (kernels[i].name ? std::string(" (") + kernels[i].name + ")" : std::string()) + ": " +
+                               problem + "; no kernel of the list registered");
+  }
+  std::lock_guard<std::mutex> lock(detail::registry_mutex);
+  detail::registered().insert(detail::registered().end(), kernels, kernels + count);
+  return Status::Ok();
+}
+
 }  // namespace dwconv

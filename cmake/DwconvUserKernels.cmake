@@ -1,0 +1,116 @@
+# Kernels for a user's own shapes, generated in the user's project (installed with dwconv's
+# CMake package; dwconvConfig.cmake includes it).
+#
+# dwconv_add_kernels(<target> [SHAPES csv...] [TUNING_DB distilled.json])
+#   generates one per-workload kernel for each row of the shapes CSVs (dwconv shapes MODEL writes
+#   them) and each workload of the distilled tuning database: the tuned parameters where the
+#   database has them, else the heuristic default at exactly that shape. <target> (an executable,
+#   shared library or module) links them with libdwconv (static) and registers them with the
+#   runtime during static initialization (dwconv/kernel_registry.h), so Plan::create picks them
+#   as it picks libdwconv's own. Rows whose workload libdwconv already has a kernel for are
+#   skipped unless the database tunes them. Needs Halide (find_package(Halide) of the version
+#   dwconv was built with): the generator is compiled from the installed sources.
+
+# Halide in the caller's scope (a macro: dwconv_add_tuned_kernels compares Halide_VERSION), one
+# generator per project compiled from the package's generator sources, and one "runtime" target
+# that stands for libdwconv's Halide runtime (the kernels are generated without one).
+macro(_dwconv_user_generator)
+  find_package(Halide ${dwconv_HALIDE_VERSION} EXACT QUIET)
+  if (NOT Halide_FOUND)
+    message(FATAL_ERROR "dwconv_add_kernels: needs Halide ${dwconv_HALIDE_VERSION} (the version dwconv was "
+                        "built with) to generate kernels; point CMake at its package, e.g. for the PyPI "
+                        "wheel halide==${dwconv_HALIDE_VERSION}: -DHalide_DIR=$(python3 -c \"import halide, "
+                        "pathlib; print(next(pathlib.Path(halide.__file__).parent.glob('lib*/cmake/Halide')))\")")
+  endif ()
+  if (NOT TARGET dwconv.generator)
+    add_halide_generator(dwconv.generator SOURCES ${dwconv_GENERATOR_SOURCES})
+    target_include_directories(dwconv.generator PRIVATE "${dwconv_GENERATOR_SOURCE_DIR}" "${dwconv_INCLUDE_DIR}")
+    add_library(dwconv_halide_runtime INTERFACE)
+    target_link_libraries(dwconv_halide_runtime INTERFACE dwconv::dwconv)
+  endif ()
+endmacro()
+
+function(dwconv_add_kernels TARGET)
+  cmake_parse_arguments(PARSE_ARGV 1 A "" "TUNING_DB" "SHAPES")
+  if (NOT TARGET ${TARGET})
+    message(FATAL_ERROR "dwconv_add_kernels: '${TARGET}' is not a target of this project")
+  endif ()
+  get_target_property(type ${TARGET} TYPE)
+  if (NOT type MATCHES "^(EXECUTABLE|SHARED_LIBRARY|MODULE_LIBRARY)$")
+    message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): a ${type}; call it on the executable or shared "
+                        "library that links dwconv (a static library's registration object would not be linked)")
+  endif ()
+  if (NOT A_SHAPES AND NOT A_TUNING_DB)
+    message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): give SHAPES (shapes CSVs) and/or TUNING_DB")
+  endif ()
+  if (A_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): unknown arguments ${A_UNPARSED_ARGUMENTS}")
+  endif ()
+  if (NOT dwconv_CPU_FAMILY STREQUAL "x86")
+    message(FATAL_ERROR "dwconv_add_kernels: per-workload kernels are generated for x86 only "
+                        "(this dwconv runs ${dwconv_CPU_FAMILY} kernels)")
+  endif ()
+  _dwconv_user_generator()
+
+  # DWCONV_WORKLOADS starts as libdwconv's own workloads: shape rows among them add nothing.
+  set_property(GLOBAL PROPERTY DWCONV_WORKLOADS ${dwconv_BUILTIN_WORKLOADS})
+  set(family FAMILY x86 TARGETS ${dwconv_X86_TARGETS})
+  if (A_TUNING_DB)
+    get_filename_component(db "${A_TUNING_DB}" ABSOLUTE)
+    if (NOT EXISTS "${db}")
+      message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): TUNING_DB ${db}: no such file")
+    endif ()
+    dwconv_add_tuned_kernels(${family} TARGET_PREFIX x86-64- DB "${db}")
+  endif ()
+  if (A_SHAPES)
+    set(shapes "")
+    foreach (file IN LISTS A_SHAPES)
+      get_filename_component(file "${file}" ABSOLUTE)
+      list(APPEND shapes "${file}")
+    endforeach ()
+    dwconv_add_shape_kernels(${family} SHAPES ${shapes})
+  endif ()
+  get_property(workloads GLOBAL PROPERTY DWCONV_WORKLOADS)
+  list(LENGTH dwconv_BUILTIN_WORKLOADS builtin)
+  list(SUBLIST workloads ${builtin} -1 added)
+  list(REMOVE_DUPLICATES added)
+  set(kernels "")
+  foreach (key IN LISTS added)
+    dwconv_workload_kernel_name(name ${key} x86)
+    list(APPEND kernels ${name})
+  endforeach ()
+  list(LENGTH kernels n)
+  if (n EQUAL 0)
+    message(STATUS "dwconv_add_kernels(${TARGET}): every workload has a kernel in libdwconv already")
+    target_link_libraries(${TARGET} PRIVATE dwconv::dwconv)
+    return()
+  endif ()
+
+  # The registration source: the kernel table's entries for these kernels, registered once.
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/dwconv_kernels_${TARGET}")
+  dwconv_write_kernel_table("${dir}/kernel_list.inc" KERNELS ${kernels})
+  file(CONFIGURE OUTPUT "${dir}/register_kernels.cpp" CONTENT [=[
+// Generated by dwconv_add_kernels(@TARGET@) (cmake/DwconvUserKernels.cmake); do not edit.
+#include <cstdio>
+
+#include "dwconv/kernel_registry.h"
+#include "kernel_list.inc"
+
+namespace {
+#define DWCONV_KERNEL(name, family, kw, kh, m, schedule, workload) {#name, family, kw, kh, m, schedule, workload, name},
+const dwconv::GeneratedKernel kKernels[] = {DWCONV_KERNEL_LIST};
+#undef DWCONV_KERNEL
+
+// A refused list leaves libdwconv's own kernels serving every call, so it is reported, not fatal.
+const bool kRegistered = [] {
+  const dwconv::Status s = dwconv::register_kernels(kKernels, sizeof(kKernels) / sizeof(kKernels[0]));
+  if (!s.ok()) std::fprintf(stderr, "dwconv: kernels of @TARGET@ not used: %s\n", s.message().c_str());
+  return s.ok();
+}();
+}  // namespace
+]=] @ONLY)
+  target_sources(${TARGET} PRIVATE "${dir}/register_kernels.cpp")
+  target_include_directories(${TARGET} PRIVATE "${dir}")
+  target_link_libraries(${TARGET} PRIVATE ${kernels} dwconv::dwconv)
+  message(STATUS "dwconv_add_kernels(${TARGET}): ${n} per-workload kernels")
+endfunction()
