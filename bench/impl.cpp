@@ -1,20 +1,20 @@
 #include "impl.h"
 
-#include <cstdlib>
-
 namespace dwconv_bench {
 
 namespace {
 
+// "dwconv": the kernel Plan::create picks (per-workload where the build has one);
+// "dwconv_general": the general kernel that serves the shape, what a shape without a kernel of
+// its own runs.
 class DwconvImpl : public Impl {
  public:
-  std::string name() const override { return "dwconv"; }
+  explicit DwconvImpl(bool general) : general_(general) {}
+  std::string name() const override { return general_ ? "dwconv_general" : "dwconv"; }
   std::string prepare(const dwconv::Problem &p, int threads, const float *filter) override {
     dwconv::Problem q = p;
     q.num_threads = threads;
-    // DWCONV_BENCH_GENERAL=1: the general kernel that serves the shape, as for an untuned one.
-    dwconv::Status s = std::getenv("DWCONV_BENCH_GENERAL") ? dwconv::Plan::create_general(q, &plan_)
-                                                           : dwconv::Plan::create(q, &plan_);
+    dwconv::Status s = general_ ? dwconv::Plan::create_general(q, &plan_) : dwconv::Plan::create(q, &plan_);
     filter_ = filter;
     return s.ok() ? "" : s.message();
   }
@@ -24,6 +24,7 @@ class DwconvImpl : public Impl {
   }
 
  private:
+  bool general_;
   dwconv::Plan plan_;
   const float *filter_ = nullptr;
 };
@@ -48,12 +49,13 @@ class NaiveImpl : public Impl {
 
 }  // namespace
 
-std::unique_ptr<Impl> make_dwconv() { return std::make_unique<DwconvImpl>(); }
+std::unique_ptr<Impl> make_dwconv(bool general) { return std::make_unique<DwconvImpl>(general); }
 std::unique_ptr<Impl> make_naive() { return std::make_unique<NaiveImpl>(); }
 
 std::vector<std::unique_ptr<Impl>> all_impls() {
   std::vector<std::unique_ptr<Impl>> v;
-  v.push_back(make_dwconv());
+  v.push_back(make_dwconv(false));
+  v.push_back(make_dwconv(true));
   if (auto p = make_onednn()) v.push_back(std::move(p));
   if (auto p = make_xnnpack()) v.push_back(std::move(p));
   v.push_back(make_naive());

@@ -22,13 +22,14 @@ class Impl {
   virtual std::string detail() const { return ""; }
 };
 
-std::unique_ptr<Impl> make_dwconv();
+// dwconv with the kernel Plan::create picks, or (general) the general kernel that serves the shape.
+std::unique_ptr<Impl> make_dwconv(bool general);
 std::unique_ptr<Impl> make_naive();
 // Peers; null when the build has no such library.
 std::unique_ptr<Impl> make_onednn();
 std::unique_ptr<Impl> make_xnnpack();
 
-// Every implementation of this build, dwconv first.
+// Every implementation of this build, dwconv and its general kernels first.
 std::vector<std::unique_ptr<Impl>> all_impls();
 
 }  // namespace dwconv_bench

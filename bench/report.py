@@ -24,9 +24,9 @@ import os
 import sys
 from collections import defaultdict
 
-IMPL_ORDER = {"dwconv": 0, "onednn": 1, "xnnpack": 2, "naive": 3}
+IMPL_ORDER = {"dwconv": 0, "dwconv_general": 1, "onednn": 2, "xnnpack": 3, "naive": 4}
 PEERS = ("onednn", "xnnpack")
-PRETTY = {"dwconv": "dwconv", "onednn": "oneDNN", "xnnpack": "XNNPACK", "naive": "naive"}
+PRETTY = {"dwconv": "dwconv", "dwconv_general": "general", "onednn": "oneDNN", "xnnpack": "XNNPACK", "naive": "naive"}
 
 
 def load(path):
@@ -217,7 +217,8 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
             return fmt(e["gflops"])
         return "**MISMATCH**" if e["status"] == "mismatch" else "unsup."
 
-    cols = [("naive", 1), ("onednn", 1), ("xnnpack", 1), ("dwconv", 1), ("onednn", 2), ("xnnpack", 2), ("dwconv", 2)]
+    cols = [("naive", 1), ("onednn", 1), ("xnnpack", 1), ("dwconv_general", 1), ("dwconv", 1),
+            ("onednn", 2), ("xnnpack", 2), ("dwconv_general", 2), ("dwconv", 2)]
     rows = []
     for shape in order:
         s = shapes_by_name[shape]
@@ -226,7 +227,9 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
             peers = [speed(shape, p, t) for p in PEERS]
             best = max((p for p in peers if p), default=None)
             d = speed(shape, "dwconv", t)
+            g = speed(shape, "dwconv_general", t)
             row[f"ratio{t}"] = d / best if d and best else None
+            row[f"gratio{t}"] = g / best if g and best else None
             row[f"roof{t}"], row[f"level{t}"], row[f"bw{t}"] = roofline.roof(s, t)
             row[f"pct{t}"] = 100 * d / row[f"roof{t}"] if d else None
         rows.append(row)
@@ -252,16 +255,16 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
                   "streams at far less than the L3 figure above)." if measured else
                   "the triad's at that level.") + "\n")
     head = ["shape", "M", "flop/B", "fits, GB/s (1T)"] + [f"{PRETTY[i]} {t}T" for i, t in cols] + \
-           ["dwconv/best peer 1T", "dwconv/best peer 2T", "roofline 1T", "% roofline 1T", "% roofline 2T"]
+           ["dwconv/best peer 1T", "dwconv/best peer 2T", "general/best peer 1T", "general/best peer 2T",
+            "roofline 1T", "% roofline 1T", "% roofline 2T"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for row in rows:
         shape = row["shape"]
         cells = [shape, str(row["m"]), f"{row['ai']:.2f}", f"{row['level1']}, {row['bw1']:.0f}"]
         cells += [text(shape, i, t) for i, t in cols]
-        cells += [fmt(row["ratio1"], ".2f") + ("x" if row["ratio1"] else ""),
-                  fmt(row["ratio2"], ".2f") + ("x" if row["ratio2"] else ""),
-                  f"{row['roof1']:.0f}", fmt(row["pct1"]) + ("%" if row["pct1"] else ""),
+        cells += [fmt(row[k], ".2f") + ("x" if row[k] else "") for k in ("ratio1", "ratio2", "gratio1", "gratio2")]
+        cells += [f"{row['roof1']:.0f}", fmt(row["pct1"]) + ("%" if row["pct1"] else ""),
                   fmt(row["pct2"]) + ("%" if row["pct2"] else "")]
         out.append("| " + " | ".join(cells) + " |")
     for label, keep in (("geomean, M = 1", lambda r: r["m"] == 1), ("geomean, all", lambda r: True)):
@@ -271,7 +274,8 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
             vals = [speed(r["shape"], i, t) for r in sel]
             got = [v for v in vals if v]
             cells.append(fmt(geomean(got)) + ("" if len(got) == len(sel) else f" ({len(got)})"))
-        for key, suffix in (("ratio1", "x"), ("ratio2", "x"), (None, ""), ("pct1", "%"), ("pct2", "%")):
+        for key, suffix in (("ratio1", "x"), ("ratio2", "x"), ("gratio1", "x"), ("gratio2", "x"), (None, ""),
+                            ("pct1", "%"), ("pct2", "%")):
             if key is None:
                 cells.append("")
                 continue
@@ -281,7 +285,9 @@ def roofline_report(order, shapes_by_name, results, roofline, context):
                          ("" if len(got) == len(sel) else f" ({len(got)})"))
         out.append("| " + " | ".join(cells) + " |")
     out.append("\nA number in parentheses after a geometric mean: how many shapes it covers, when fewer than all "
-               "(the others unsupported or failed). Best peer: the faster of oneDNN and XNNPACK at that thread count.\n")
+               "(the others unsupported or failed). Best peer: the faster of oneDNN and XNNPACK at that thread count. "
+               "general: dwconv's general kernel for the shape (Plan::create_general), what a shape without a kernel "
+               "of its own runs; dwconv: the kernel Plan::create picks.\n")
 
     out.append("## Spread (min-max GFLOP/s over the repetitions)\n")
     head = ["shape"] + [f"{PRETTY[i]} {t}T" for i, t in cols]

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 namespace dwconv_test {
 
@@ -150,6 +151,10 @@ Spec random_spec(std::mt19937_64 &rng) {
     const int ks[] = {1, 3, 3, 3, 5, 5, 7, 2};
     s.kh = ks[pick(0, 7)];
     s.kw = pick(0, 3) == 0 ? ks[pick(0, 7)] : s.kh;
+    if (pick(0, 4) == 0) {  // factorized 7x7 layers: the general 1x7 and 7x1 kernels
+      s.kh = 1, s.kw = 7;
+      if (pick(0, 1)) std::swap(s.kh, s.kw);
+    }
     s.sh = pick(1, 3);
     s.sw = pick(0, 1) ? s.sh : pick(1, 3);
     s.dh = pick(0, 2) == 0 ? pick(2, 3) : 1;
