@@ -23,9 +23,10 @@
 // per tap, and M = 1 stride-1 shapes lose a power-of-two row pitch (default_x86_params).
 // Register budget (AVX-512, 32 zmm): 2 vectors x 4 columns = 8 accumulators + 18 filter vectors
 // of a 3x3 kernel + input vectors; 5x5 uses 1 x 6 (25 filter vectors).
-// Measured on the 2-core AMD EPYC (Zen 4) of this project, 1 thread, JIT, GFLOP/s
-// (dwconv measure SHAPE --params ..., stride fixed at compile time): mbv1_dw3 63 with the input
-// staged per channel tile vs 90 in place; mbv1_dw1 64 vs 93; effb0_5x5 (1x6 tile) 76 vs 80.
+// Figures in this file are GFLOP/s at 1 thread from `dwconv measure SHAPE --params ...` (JIT,
+// stride fixed at compile time) on the project's 2-core AVX-512 machines (docs/design.md names
+// them): mbv1_dw3 63 with the input staged per channel tile vs 90 in place; mbv1_dw1 64 vs 93;
+// effb0_5x5 (1x6 tile) 76 vs 80.
 #include "x86.h"
 
 #include "general_branches.h"
@@ -68,6 +69,17 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     const int tiles = (s->out_w + 7) / 8;
     p.tile_w = (s->out_w + tiles - 1) / tiles;
   }
+  // M > 2 stages whole chunks of lcm(M, lanes) channels (staged_chunk()). Where the chunk is
+  // several vectors and C*M is not a multiple of it, one-vector tiles of 5x5 and wider run at
+  // a third to a half of two-vector ones (AVX-512, GFLOP/s, default 1x7 vs 2x4: 56x56x24x3 5x5
+  // stride 2 12 vs 31, 20x20x30x3 5x5 25 vs 68, 28x28x40x3 7x7 37 vs 59, 2x24x24x25x5 7x7
+  // stride 2 16 vs 32; where C*M is a multiple, one vector stays ahead: 28x28x32x3 5x5 102 vs
+  // 89; and for M = 4, whose chunk is one vector: 14x14x35x4 5x5 53 vs 46).
+  const int chunk = std::lcm(m, lanes);
+  if (m > 2 && kw >= 5 && lanes >= 16 && chunk > lanes && cm % chunk != 0 && vecs_needed >= 2) {
+    p.vectors = 2;
+    p.tile_w = 4;
+  }
   // One vector of 5x5 or wider: 5 to 7 columns, whichever covers the row with the fewest
   // columns computed twice (the last tile shifts inwards over its neighbour). A 7-wide image
   // in tiles of 6 computes 12 columns for 7: 7x7x1152 5x5 60 -> 100 GFLOP/s with tile_w = 7,
@@ -88,10 +100,15 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // 67, 7x7x1024 43 vs 56; but 56x56x128 89 vs 63, 56x56x144 76 vs 55, 7x7x960 80 vs 47,
   // effb0_5x5 80 vs 76, and every stride-2 or dilated shape loses (the copy outweighs 2.25
   // taps per input pixel; valid_s2 53 vs 20).
+  // It also needs the staged strip (16 rows, or the image) to stay in L1: a larger one loses to
+  // reading in place (Xeon, AVX-512, 48 KiB L1, staged vs in place, strip KiB: 14x14x512 89 vs
+  // 71 (32), 16x16x1024 62 vs 53 (41), 12x12x1024 5x5 132 vs 73 (32); 20x20x512 63 vs 72 (51),
+  // 24x24x512 51 vs 60 (60), 28x28x512 40 vs 49 (69)).
   const int pitch = cm * 4;
   const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
   const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
-  if (m == 1 && unit && pow2_pitch) p.stage_input = 2;
+  const long strip_bytes = long(std::min(16, s->out_h) + s->kh - 1) * (s->out_w + kw - 1) * co_tile * 4;
+  if (m == 1 && unit && pow2_pitch && strip_bytes <= 42 * 1024) p.stage_input = 2;
   // M = 2 reads in place too: co / 2 over a vector is one interleave of a dense load
   // (32x32x256x2, 2x2x2 tiles, in place 82 GFLOP/s vs 57 staged per 32-channel tile; Intel
   // 2-core Intel Xeon AVX-512, JIT, 1 thread). Other constant M stage once per task, all the

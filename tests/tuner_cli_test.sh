@@ -270,6 +270,18 @@ if "$bin" tune --shapes cuda_shapes.csv --db as.jsonl --budget-seconds 2 --autos
 fi
 grep -q "NAME.key=value" err6.log || { cat err6.log; fail "no form given for --autoscheduler-param"; }
 
+# 5a. Halide's compiler warnings (here the autoschedulers' "Not folding Func ...", on an M = 2
+# shape) go to the database's log; the terminal shows none and names the log.
+cat > warn_shapes.csv <<'CSV'
+name,N,H,W,C,M,KH,KW,stride,dilation,padding
+warn_m2,1,12,12,20,2,3,3,1,1,SAME
+CSV
+"$bin" tune --shapes warn_shapes.csv --db warn.jsonl --budget-seconds 2 --seed 1 \
+  --autoscheduler-param Adams2019.beam_size=1 > warn.log 2>&1 || { cat warn.log; fail "tune with baselines (M = 2)"; }
+grep -q "^Warning" warn.jsonl.halide.log || fail "no Halide warning in warn.jsonl.halide.log"
+if grep -q "Warning" warn.log; then cat warn.log; fail "Halide warnings on the terminal"; fi
+grep -q "Halide's compiler warned [0-9]* time(s).*warn.jsonl.halide.log" warn.log || { cat warn.log; fail "the log is not named"; }
+
 # 5b. The recorded target is the x86 ISA level compiled for, the key the build generates that
 # variant's parameters from: x86-64-avx2 for an AVX2 Halide target, on any x86 host; a host
 # run records this CPU's level (dwconv info's isa).

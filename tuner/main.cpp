@@ -17,6 +17,7 @@
 
 #include "Halide.h"  // HALIDE_VERSION_*
 #include "db.h"
+#include "halide_log.h"
 #include "dwconv/dwconv_c.h"  // dwconv_version()
 #include "search.h"
 #include "shapes.h"
@@ -54,7 +55,8 @@ processes, and ranked by their median time relative to it.
 
 options:
   --shapes FILE          CSV: name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]
-  --db PATH              tuning database (JSON lines; created if missing; appended to)
+  --db PATH              tuning database (JSON lines; created if missing; appended to); Halide's
+                         compiler warnings go to PATH.halide.log, not the terminal
   --target T             Halide target the candidates are built for (default host: this
                          machine). Its schedule family (x86, arm_neon, cuda) sets the search
                          space, the cost model's prior and the autoscheduler baselines
@@ -319,6 +321,11 @@ int cmd_tune(int argc, char **argv) {
     std::cerr << "dwconv tune: refusing the database: " << err << "\n";
     return 1;
   }
+  HalideWarningLog halide_log(db_path + ".halide.log");
+  if (!halide_log.install(&err)) {
+    std::cerr << "dwconv tune: " << err << "\n";
+    return 1;
+  }
   for (const std::string &path : warm_paths) {
     if (!load_warm_start(path, &o.warm_start, &err)) {
       std::cerr << "dwconv tune: refusing --warm-start " << err << "\n";
@@ -381,6 +388,9 @@ int cmd_tune(int argc, char **argv) {
                 " the default over the rounds, on the scale of the default's figure; 'at 60 s': the best of each\n"
                 " workload's first 60 s re-measured there; 0: failed or not run; database %s)\n",
                 o.measure.threads, db_path.c_str());
+    if (const long warnings = halide_log.lines_since_install(); warnings > 0)
+      std::printf("Halide's compiler warned %ld time(s) (autoscheduler baselines, mostly): %s\n", warnings,
+                  halide_log.path().c_str());
     if (emulated)
       std::printf("[emulated] candidates ran under qemu: every one was checked against the naive loop, but these\n"
                   "times are not meaningful and db distill leaves the records out (tune on ARM hardware: --runner ssh://)\n");
