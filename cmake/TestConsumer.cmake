@@ -1,9 +1,10 @@
-# ctest script: install the build at BUILD_DIR into SCRATCH/prefix, then, as users' projects
-# would: build and run examples/consumer (C++, CMake, static library), examples/custom_kernels
-# (kernels generated for the project's own shapes by dwconv_add_kernels, with HALIDE_DIR's
-# Halide) and examples/c_consumer (C99, CMake and the shared library; then a plain Makefile
-# through pkg-config), and check that
-# the shared library exports exactly the C API of dwconv_c.h besides namespace dwconv.
+# ctest script: install the build at BUILD_DIR into SCRATCH/prefix, run the installed dwconv
+# command (also from a moved copy of the prefix), then, as users' projects would: build and run
+# examples/consumer (C++, CMake, static library), examples/custom_kernels (kernels generated for
+# the project's own shapes by dwconv_add_kernels, with HALIDE_DIR's Halide) and
+# examples/c_consumer (C99, CMake and the shared library; then a plain Makefile through
+# pkg-config), and check that the shared library exports exactly the C API of dwconv_c.h
+# besides namespace dwconv.
 include(${CMAKE_CURRENT_LIST_DIR}/TestInstalled.cmake)
 set(prefix "${SCRATCH}/prefix")
 
@@ -23,6 +24,24 @@ function(cmake_consumer name binary)
 endfunction()
 
 dwconv_test_install("${prefix}")
+
+# The installed dwconv command finds its data and companions in its own prefix, also after the
+# prefix moves: --version names where, info takes a shape name from the installed shapes, and
+# measure builds and times a candidate with Halide's JIT (the installed RPATH).
+function(check_installed_cli dir)
+  dwconv_test_run("dwconv --version (${dir})" "${dir}/bin/dwconv" --version)
+  string(FIND "${DWCONV_TEST_OUTPUT}" "installed, data in ${dir}/share/dwconv" at)
+  if (at LESS 0)
+    message(FATAL_ERROR "${dir}/bin/dwconv --version does not name its own prefix:\n${DWCONV_TEST_OUTPUT}")
+  endif ()
+  message("${DWCONV_TEST_OUTPUT}")
+  dwconv_test_run("dwconv info (${dir})" "${dir}/bin/dwconv" info mbv1_dw1)
+  dwconv_test_run("dwconv measure (${dir})" "${dir}/bin/dwconv" measure 1,8,8,16,1,3,3,1,1,SAME --repeats 2)
+  message("${DWCONV_TEST_OUTPUT}")
+endfunction()
+check_installed_cli("${prefix}")
+file(COPY "${prefix}/" DESTINATION "${SCRATCH}/moved")
+check_installed_cli("${SCRATCH}/moved")
 cmake_consumer(consumer consumer)
 cmake_consumer(custom_kernels custom_kernels "-DHalide_DIR=${HALIDE_DIR}")
 cmake_consumer(c_consumer c_consumer)

@@ -18,6 +18,7 @@
 #include "Halide.h"  // HALIDE_VERSION_*
 #include "db.h"
 #include "halide_log.h"
+#include "tool_paths.h"
 #include "dwconv/dwconv_c.h"  // dwconv_version()
 #include "search.h"
 #include "shapes.h"
@@ -200,7 +201,7 @@ void resolve_runner(const std::string &target, MeasureOptions &m) {
       throw std::invalid_argument("--target " + target + " needs --runner ssh://... (an ARM machine) or --runner qemu "
                                   "(qemu-aarch64 here: correctness only, timings not meaningful)");
     if (m.linker == "c++") m.linker = "aarch64-linux-gnu-g++";
-    if (m.runner_binary == DWCONV_RUNNER_BINARY) m.runner_binary = DWCONV_AARCH64_RUNNER_BINARY;
+    if (m.runner_binary == tool_paths().runner) m.runner_binary = DWCONV_AARCH64_RUNNER_BINARY;
     if (::access(m.runner_binary.c_str(), X_OK) != 0)
       throw std::invalid_argument("no aarch64 dwconv_runner at " + m.runner_binary +
                                   " (build it with the aarch64 preset: cmake --preset aarch64 && cmake --build "
@@ -219,17 +220,6 @@ std::string target_flag(const std::string &value) {
   if (value != "host" && !Halide::Target::validate_target_string(value))
     throw std::invalid_argument("--target '" + value + "' is not a Halide target (e.g. host, x86-64-linux-avx2, arm-64-linux)");
   return value;
-}
-
-std::string git_commit() {
-  std::string cmd = std::string("git -C '") + DWCONV_SOURCE_DIR + "' rev-parse --short HEAD 2>/dev/null";
-  FILE *f = popen(cmd.c_str(), "r");
-  if (!f) return "unknown";
-  char buf[64] = {0};
-  std::string s = fgets(buf, sizeof buf, f) ? buf : "unknown";
-  pclose(f);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s.empty() ? "unknown" : s;
 }
 
 // The points of an earlier tuning, for --warm-start: a distilled file ({"entries": [...]}, as
@@ -339,7 +329,7 @@ int cmd_tune(int argc, char **argv) {
   // The recorded target: the x86 ISA level compiled for (the build generates that multi-target
   // variant from it), or the Halide target a remote runner ran.
   o.target = recorded_target(target);
-  o.commit = git_commit();
+  o.commit = tool_paths().commit;
   const bool tty = isatty(STDOUT_FILENO) && !json_out;
   Progress progress;
   progress.on_trial = [&](const std::string &name, const json &r, int trial, double best, double dflt, double t) {
@@ -492,7 +482,7 @@ int cmd_info(int argc, char **argv) {
     std::cout << kInfoUsage;
     return argc < 1 ? 1 : 0;
   }
-  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
+  std::string shapes_path = tool_paths().shapes_csv, spec = argv[0];
   for (int i = 1; i + 1 < argc; i++)
     if (!std::strcmp(argv[i], "--shapes")) shapes_path = argv[++i];
   dwconv::Problem p = parse_shape(spec, shapes_path);
@@ -514,7 +504,7 @@ int cmd_measure(int argc, char **argv) {
     std::cout << kMeasureUsage;
     return argc < 1 ? 1 : 0;
   }
-  std::string shapes_path = std::string(DWCONV_SOURCE_DIR) + "/bench/shapes.csv", spec = argv[0];
+  std::string shapes_path = tool_paths().shapes_csv, spec = argv[0];
   std::vector<Candidate> cands;
   MeasureOptions o;
   std::string target = "host";
@@ -576,25 +566,31 @@ int cmd_measure(int argc, char **argv) {
 
 int cmd_bench(int argc, char **argv) {
   if (has_help(argc, argv)) {
-    std::cout << "usage: dwconv bench [dwconv_bench options]\nRuns " << DWCONV_BENCH_BINARY
-              << " (dwconv, peers and the naive loop over bench/shapes.csv; Google Benchmark flags apply).\n"
+    std::cout << "usage: dwconv bench [dwconv_bench options]\nRuns " << tool_paths().bench
+              << " (dwconv, its general kernels, peers and the naive loop over " << tool_paths().shapes_csv
+              << " or --shapes=FILE; Google Benchmark flags apply).\n"
                  "scripts/bench runs the whole comparison with the roofline report.\n";
     return 0;
   }
-  std::vector<char *> args = {const_cast<char *>(DWCONV_BENCH_BINARY)};
-  for (int i = 0; i < argc; i++) args.push_back(argv[i]);
+  const std::string bench = tool_paths().bench, shapes = "--shapes=" + tool_paths().shapes_csv;
+  std::vector<char *> args = {const_cast<char *>(bench.c_str())};
+  bool has_shapes = false;
+  for (int i = 0; i < argc; i++) {
+    args.push_back(argv[i]);
+    has_shapes |= std::strncmp(argv[i], "--shapes=", 9) == 0;
+  }
+  if (!has_shapes) args.push_back(const_cast<char *>(shapes.c_str()));
   args.push_back(nullptr);
-  execv(DWCONV_BENCH_BINARY, args.data());
-  std::perror("dwconv bench: cannot run " DWCONV_BENCH_BINARY);
+  execv(bench.c_str(), args.data());
+  std::perror(("dwconv bench: cannot run " + bench).c_str());
   return 1;
 }
 
-// dwconv shapes MODEL -o FILE [--batch N]: tuner/model_shapes.py on the project's Python (its
-// .venv holds the onnx and tflite readers, scripts/setup), which prints its own usage and errors.
+// dwconv shapes MODEL -o FILE [--batch N]: model_shapes.py on the project's Python (its .venv
+// holds the onnx and tflite readers, scripts/setup; installed: python3, which needs them too),
+// which prints its own usage and errors.
 int cmd_shapes(int argc, char **argv) {
-  const std::string venv_python = std::string(DWCONV_SOURCE_DIR) + "/.venv/bin/python";
-  const std::string python = access(venv_python.c_str(), X_OK) == 0 ? venv_python : "python3";
-  const std::string script = std::string(DWCONV_SOURCE_DIR) + "/tuner/model_shapes.py";
+  const std::string python = tool_paths().python, script = tool_paths().model_shapes_py;
   std::vector<char *> args = {const_cast<char *>(python.c_str()), const_cast<char *>(script.c_str())};
   for (int i = 0; i < argc; i++) args.push_back(argv[i]);
   args.push_back(nullptr);
@@ -614,8 +610,9 @@ int main(int argc, char **argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "--version") {
-    std::cout << "dwconv " << dwconv_version() << " (commit " << git_commit() << "), Halide " << HALIDE_VERSION_MAJOR
-              << "." << HALIDE_VERSION_MINOR << "." << HALIDE_VERSION_PATCH << "\n";
+    std::cout << "dwconv " << dwconv_version() << " (commit " << tool_paths().commit << "), Halide "
+              << HALIDE_VERSION_MAJOR << "." << HALIDE_VERSION_MINOR << "." << HALIDE_VERSION_PATCH << "\n"
+              << (tool_paths().installed ? "installed, data in " : "build tree, data in ") << tool_paths().data_dir << "\n";
     return 0;
   }
   try {
