@@ -12,10 +12,10 @@ endif ()
 dwconv_test_install("${SCRATCH}/prefix")
 dwconv_test_run("configuring tests/fuzz" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/fuzz" -B "${SCRATCH}/build" -G "${GENERATOR}"
     -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} -DCMAKE_CXX_COMPILER=${CLANGXX} "-DCMAKE_PREFIX_PATH=${SCRATCH}/prefix"
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DHalide_DIR=${HALIDE_DIR}")
 dwconv_test_run("building the fuzzers" "${CMAKE_COMMAND}" --build "${SCRATCH}/build")
 file(MAKE_DIRECTORY "${SCRATCH}/artifacts")
-foreach (target IN ITEMS api shapes)
+foreach (target IN ITEMS api shapes db)
   file(MAKE_DIRECTORY "${SCRATCH}/corpus/${target}")
   execute_process(COMMAND "${SCRATCH}/build/fuzz_${target}" -max_total_time=${SECONDS} -timeout=30
                           -rss_limit_mb=4096 -artifact_prefix=${SCRATCH}/artifacts/${target}-

@@ -17,7 +17,7 @@
 
 #include "Halide.h"
 #include "dwconv/dwconv.h"
-#include "search.h"  // parse_params, is_recorded_target
+#include "record_fields.h"
 
 namespace dwconv_tuner {
 

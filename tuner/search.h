@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "measure.h"
+#include "record_fields.h"
 #include "shapes.h"
 
 namespace dwconv_tuner {
@@ -48,12 +49,6 @@ std::string family_of_target(const std::string &target);
 // avx512, avx2, sse41, baseline: the multi-target variant of the build it tunes, and the key the
 // build generates that variant's parameters from); other targets as given.
 std::string recorded_target(const std::string &target);
-// Whether a database record's target is one recorded_target() writes: x86-64-<ISA level>, or a
-// Halide target string.
-bool is_recorded_target(const std::string &target);
-
-std::string params_string(const std::map<std::string, int> &values);
-std::map<std::string, int> parse_params(const std::string &s);
 
 struct TuneOptions {
   double budget_s = 30;  // this workload's share of the run
