@@ -1,7 +1,8 @@
 # ctest script: install the build at BUILD_DIR into SCRATCH/prefix, run the installed dwconv
 # command (also from a moved copy of the prefix), then, as users' projects would: build and run
 # examples/consumer (C++, CMake, static library), examples/custom_kernels (kernels generated for
-# the project's own shapes by dwconv_add_kernels, with HALIDE_DIR's Halide) and
+# the project's own shapes by dwconv_add_kernels, with HALIDE_DIR's Halide),
+# examples/halide_neighbour (a Halide pipeline of the program's own beside libdwconv.so) and
 # examples/c_consumer (C99, CMake and the shared library; then a plain Makefile through
 # pkg-config), and check that the shared library exports exactly the C API of dwconv_c.h
 # besides namespace dwconv.
@@ -44,6 +45,7 @@ file(COPY "${prefix}/" DESTINATION "${SCRATCH}/moved")
 check_installed_cli("${SCRATCH}/moved")
 cmake_consumer(consumer consumer)
 cmake_consumer(custom_kernels custom_kernels "-DHalide_DIR=${HALIDE_DIR}")
+cmake_consumer(halide_neighbour halide_neighbour "-DHalide_DIR=${HALIDE_DIR}")
 cmake_consumer(c_consumer c_consumer)
 
 # The Makefile project through pkg-config.
