@@ -15,7 +15,7 @@ dwconv_test_run("configuring tests/fuzz" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/te
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DHalide_DIR=${HALIDE_DIR}")
 dwconv_test_run("building the fuzzers" "${CMAKE_COMMAND}" --build "${SCRATCH}/build")
 file(MAKE_DIRECTORY "${SCRATCH}/artifacts")
-foreach (target IN ITEMS api shapes db)
+foreach (target IN ITEMS api shapes db cli)
   file(MAKE_DIRECTORY "${SCRATCH}/corpus/${target}")
   execute_process(COMMAND "${SCRATCH}/build/fuzz_${target}" -max_total_time=${SECONDS} -timeout=30
                           -rss_limit_mb=4096 -artifact_prefix=${SCRATCH}/artifacts/${target}-

@@ -17,6 +17,7 @@
 
 #include "Halide.h"  // HALIDE_VERSION_*
 #include "db.h"
+#include "cli_args.h"
 #include "halide_log.h"
 #include "tool_paths.h"
 #include "dwconv/dwconv_c.h"  // dwconv_version()
@@ -145,45 +146,6 @@ options:
   --shapes FILE     where SHAPE names come from
 )";
 
-// The value of a numeric flag: the whole text a number within [lo, hi], else an error naming
-// the flag, its text and the range.
-template <class T>
-T number_flag(const std::string &flag, const std::string &text, T lo, T hi) {
-  const char *begin = text.c_str();
-  char *end = nullptr;
-  errno = 0;
-  long double v = std::is_floating_point_v<T> ? std::strtold(begin, &end) : (long double)std::strtoll(begin, &end, 10);
-  const bool parsed = !text.empty() && end && *end == '\0' && errno == 0 && !std::isspace((unsigned char)text[0]);
-  if (!parsed || !(v >= (long double)lo && v <= (long double)hi)) {
-    std::ostringstream range;
-    range << "[" << lo << ", " << hi << "]";
-    throw std::invalid_argument(flag + " must be a " + (std::is_floating_point_v<T> ? "number" : "whole number") +
-                                " in " + range.str() + ", got '" + text + "'");
-  }
-  return static_cast<T>(v);
-}
-
-// The runner options shared by tune and measure; true when argv[i] was one (i advanced).
-bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
-  std::string a = argv[i];
-  if (a != "--runner" && a != "--ssh-option" && a != "--runner-binary" && a != "--linker" && a != "--rotate-mib" &&
-      a != "--output-offset" && a != "--build-jobs")
-    return false;
-  if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-  std::string v = argv[++i];
-  if (a == "--runner") m.runner = v;
-  else if (a == "--ssh-option") m.ssh_options.push_back(v);
-  else if (a == "--runner-binary") m.runner_binary = v;
-  else if (a == "--rotate-mib") m.rotate_mib = number_flag<double>(a, v, 0, 65536);
-  else if (a == "--output-offset") {
-    m.output_offset = number_flag<size_t>(a, v, 0, 4092);
-    if (m.output_offset % sizeof(float) != 0) throw std::invalid_argument(a + " must be a multiple of 4 bytes, got " + v);
-  }
-  else if (a == "--build-jobs") m.build_jobs = number_flag<int>(a, v, 1, 1024);
-  else m.linker = v;
-  return true;
-}
-
 // Where candidates for `target` run when the command line does not say, and with what they are
 // linked and run: x86 targets in a JIT child here (one this CPU lacks features for fails to
 // compile, recorded as such); CUDA targets on this machine's GPU
@@ -191,6 +153,8 @@ bool parse_runner_option(int argc, char **argv, int &i, MeasureOptions &m) {
 // dwconv_runner of the aarch64 build. Throws when the combination cannot work.
 void resolve_runner(const std::string &target, MeasureOptions &m) {
   m.target = target;
+  const bool default_runner_binary = m.runner_binary.empty();
+  if (default_runner_binary) m.runner_binary = tool_paths().runner;
   const std::string family = family_of_target(target);
   if (m.runner == "qemu" && family != "arm_neon")
     throw std::invalid_argument("--runner qemu runs aarch64 candidates (--target arm-64-linux), not " + target);
@@ -201,7 +165,7 @@ void resolve_runner(const std::string &target, MeasureOptions &m) {
       throw std::invalid_argument("--target " + target + " needs --runner ssh://... (an ARM machine) or --runner qemu "
                                   "(qemu-aarch64 here: correctness only, timings not meaningful)");
     if (m.linker == "c++") m.linker = "aarch64-linux-gnu-g++";
-    if (m.runner_binary == tool_paths().runner) m.runner_binary = DWCONV_AARCH64_RUNNER_BINARY;
+    if (default_runner_binary) m.runner_binary = DWCONV_AARCH64_RUNNER_BINARY;
     if (::access(m.runner_binary.c_str(), X_OK) != 0)
       throw std::invalid_argument("no aarch64 dwconv_runner at " + m.runner_binary +
                                   " (build it with the aarch64 preset: cmake --preset aarch64 && cmake --build "
@@ -213,13 +177,6 @@ bool has_help(int argc, char **argv) {
   for (int i = 0; i < argc; i++)
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
   return false;
-}
-
-// The value of --target: "host" or a Halide target string, else an error saying so.
-std::string target_flag(const std::string &value) {
-  if (value != "host" && !Halide::Target::validate_target_string(value))
-    throw std::invalid_argument("--target '" + value + "' is not a Halide target (e.g. host, x86-64-linux-avx2, arm-64-linux)");
-  return value;
 }
 
 // The points of an earlier tuning, for --warm-start: a distilled file ({"entries": [...]}, as
@@ -260,51 +217,14 @@ int cmd_tune(int argc, char **argv) {
     std::cout << kTuneUsage;
     return 0;
   }
-  std::string shapes_path, db_path, target = "host", distill_out;
-  std::vector<std::string> warm_paths;
-  double budget = 600;
-  TuneOptions o;
-  int shard_i = 0, shard_n = 1;
-  bool json_out = false;
-  for (int i = 0; i < argc; i++) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (parse_runner_option(argc, argv, i, o.measure)) continue;
-    if (a == "--shapes") shapes_path = next();
-    else if (a == "--db") db_path = next();
-    else if (a == "--target") target = target_flag(next());
-    else if (a == "--budget-seconds") budget = number_flag<double>(a, next(), 1, 1e7);
-    else if (a == "--seed") o.seed = number_flag<long long>(a, next(), 0, std::numeric_limits<long long>::max());
-    else if (a == "--threads") o.measure.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
-    else if (a == "--resume") o.resume = true;
-    else if (a == "--json") json_out = true;
-    else if (a == "--distill") distill_out = next();
-    else if (a == "--warm-start") warm_paths.push_back(next());
-    else if (a == "--no-autoschedulers") o.autoschedulers = false;
-    else if (a == "--autoscheduler-param") {
-      const std::string v = next();
-      const size_t dot = v.find('.');
-      if (dot == std::string::npos || v.find('=') == std::string::npos)
-        throw std::invalid_argument("--autoscheduler-param must be NAME.key=value, e.g. Adams2019.beam_size=1, not " + v);
-      std::string &ps = o.autoscheduler_params[v.substr(0, dot)];
-      ps += (ps.empty() ? "" : ",") + v.substr(dot + 1);
-    } else if (a == "--baseline-timeout") o.baseline_timeout_s = number_flag<double>(a, next(), 1, 1e6);
-    else if (a == "--final-rounds") o.final_rounds = number_flag<int>(a, next(), 1, 100);
-    else if (a == "--shard") {
-      const std::string s = next();
-      const size_t slash = s.find('/');
-      if (slash == std::string::npos) throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + s + "'");
-      shard_n = number_flag<int>("--shard's n", s.substr(slash + 1), 1, 1 << 20);
-      shard_i = number_flag<int>("--shard's i", s.substr(0, slash), 0, shard_n - 1);
-    } else throw std::invalid_argument("unknown option " + a + " (see dwconv tune --help)");
-  }
-  if (shapes_path.empty() || db_path.empty()) throw std::invalid_argument("--shapes and --db are required");
+  TuneArgs args = parse_tune_args(argc, argv);
+  const std::string &shapes_path = args.shapes_path, &db_path = args.db_path, &target = args.target,
+                    &distill_out = args.distill_out;
+  const double budget = args.budget_s;
+  const int shard_i = args.shard_i, shard_n = args.shard_n;
+  const bool json_out = args.json_out;
+  TuneOptions &o = args.options;
   resolve_runner(target, o.measure);
-  if (o.measure.threads < 1) throw std::invalid_argument("--threads must be >= 1");
-  if (o.final_rounds < 1) throw std::invalid_argument("--final-rounds must be >= 1");
   Db db;
   std::string err;
   if (!Db::load(db_path, &db, &err)) {
@@ -316,7 +236,7 @@ int cmd_tune(int argc, char **argv) {
     std::cerr << "dwconv tune: " << err << "\n";
     return 1;
   }
-  for (const std::string &path : warm_paths) {
+  for (const std::string &path : args.warm_paths) {
     if (!load_warm_start(path, &o.warm_start, &err)) {
       std::cerr << "dwconv tune: refusing --warm-start " << err << "\n";
       return 1;
@@ -465,7 +385,7 @@ dwconv::Problem parse_shape(const std::string &spec, const std::string &shapes_p
       p = dwconv_bench::parse_shapes(text, source)[0].problem;
     } catch (const std::runtime_error &e) {
       std::string why = e.what();
-      for (const std::string prefix : {source + ":2: shape: ", source + ":2: "}) {
+      for (const std::string &prefix : {source + ":2: shape: ", source + ":2: "}) {
         if (why.rfind(prefix, 0) == 0) {
           why = source + ": " + why.substr(prefix.size());
           break;
@@ -504,38 +424,12 @@ int cmd_measure(int argc, char **argv) {
     std::cout << kMeasureUsage;
     return argc < 1 ? 1 : 0;
   }
-  std::string shapes_path = tool_paths().shapes_csv, spec = argv[0];
-  std::vector<Candidate> cands;
-  MeasureOptions o;
-  std::string target = "host";
-  o.repeats = 15;
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (parse_runner_option(argc, argv, i, o)) continue;
-    if (a == "--params") {
-      Candidate c;
-      c.params = next();
-      cands.push_back(c);
-    } else if (a == "--scheduler") {
-      Candidate c;
-      c.scheduler = next();
-      cands.push_back(c);
-    } else if (a == "--threads") o.threads = number_flag<int>(a, next(), 1, dwconv::kMaxThreads);
-    else if (a == "--target") target = target_flag(next());
-    else if (a == "--runtime-stride") o.fix_workload = false;
-    else if (a == "--repeats") o.repeats = number_flag<int>(a, next(), 1, 100000);
-    else if (a == "--asm") o.asm_prefix = next();
-    else if (a == "--shapes") shapes_path = next();
-    else throw std::invalid_argument("unknown option " + a + " (see dwconv measure --help)");
-  }
-  if (o.threads < 1 || o.repeats < 1) throw std::invalid_argument("--threads and --repeats must be >= 1");
-  resolve_runner(target, o);
+  MeasureArgs args = parse_measure_args(argc, argv, tool_paths().shapes_csv);
+  MeasureOptions &o = args.options;
+  std::vector<Candidate> &cands = args.candidates;
+  resolve_runner(args.target, o);
   if (cands.empty()) cands.push_back(Candidate{});
-  const dwconv::Problem p = parse_shape(spec, shapes_path);
+  const dwconv::Problem p = parse_shape(args.spec, args.shapes_path);
   // Given parameters overlay this shape's heuristic default (as dwconv tune starts from), so
   // "" is the default and "tile_w=6" changes one knob of it.
   const std::string family = family_of_target(o.target);

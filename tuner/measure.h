@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "dwconv/dwconv.h"
-#include "tool_paths.h"
 
 namespace dwconv_tuner {
 
@@ -57,7 +56,9 @@ struct MeasureOptions {
   std::string runner;
   std::string qemu_sysroot = "/usr/aarch64-linux-gnu";  // qemu-aarch64 -L (the cross toolchain's)
   std::vector<std::string> ssh_options;  // extra ssh options, e.g. "-i", "key"
-  std::string runner_binary = tool_paths().runner;  // dwconv_runner for the remote machine
+  // dwconv_runner for the machine that runs the candidates; "" = this build's or install's
+  // (tool_paths()), which resolve_runner (main.cpp) fills in.
+  std::string runner_binary;
   std::string linker = "c++";            // links candidate objects into shared libraries
   std::string asm_prefix;     // when set, candidate i's assembly goes to <asm_prefix><i>.s
   // Candidates of a batch compiled at once, each on its own thread (0: one per CPU this process
