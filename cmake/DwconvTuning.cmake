@@ -19,6 +19,10 @@
 #   with its kernel size, M, stride, dilation and extents fixed at compile time; one per key in a
 #   project (a second call for the same key adds nothing).
 #
+# dwconv_workload_kernels_unsupported(OUT_WHY cpu_family)
+#   "" where per-workload kernels are generated for a build whose CPU kernels are of cpu_family,
+#   else why not (their schedules are tuned and specialized per x86 ISA level only).
+#
 # The global property DWCONV_WORKLOADS lists the workload keys that have a per-workload kernel
 # (tuned or fixed-shape); dwconv_workload_kernel_name(OUT key family) names a key's kernel.
 
@@ -44,6 +48,15 @@ if (EXISTS /proc/cpuinfo)
 endif ()
 set(DWCONV_TUNING_CPU "${dwconv_host_cpu}"
     CACHE STRING "CPU whose tuned parameters the build prefers (default: this machine's)")
+
+function(dwconv_workload_kernels_unsupported OUT_WHY cpu_family)
+  if (cpu_family STREQUAL "x86")
+    set(${OUT_WHY} "" PARENT_SCOPE)
+  else ()
+    set(${OUT_WHY} "per-workload kernels are generated for x86 only (this build runs ${cpu_family} kernels)"
+        PARENT_SCOPE)
+  endif ()
+endfunction()
 
 function(dwconv_add_tuned_kernels)
   cmake_parse_arguments(PARSE_ARGV 0 T "" "FAMILY;TARGET_PREFIX;DB" "TARGETS")

@@ -46,9 +46,9 @@ function(dwconv_add_kernels TARGET)
   if (A_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): unknown arguments ${A_UNPARSED_ARGUMENTS}")
   endif ()
-  if (NOT dwconv_CPU_FAMILY STREQUAL "x86")
-    message(FATAL_ERROR "dwconv_add_kernels: per-workload kernels are generated for x86 only "
-                        "(this dwconv runs ${dwconv_CPU_FAMILY} kernels)")
+  dwconv_workload_kernels_unsupported(why ${dwconv_CPU_FAMILY})
+  if (why)
+    message(FATAL_ERROR "dwconv_add_kernels(${TARGET}): ${why}")
   endif ()
   _dwconv_user_generator()
 

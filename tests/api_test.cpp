@@ -626,30 +626,115 @@ TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {
 // whole, naming the entry; a registered kernel wins over libdwconv's for its workload, says so
 // in the reason, and computes the problem. The entry point borrowed here is a general kernel's,
 // which serves any shape of its size.
-TEST(RegisteredKernels, BadEntriesAreRefusedAndAGoodOneIsSelected) {
-  Problem p;
-  p.input = {1, 11, 9, 21};
-  p.filter = {3, 3, 21, 1};
-  p.params.stride_h = 2;
-  ASSERT_TRUE(compute_output_shape(p.input, p.filter, p.params, &p.output).ok());
-  const std::string key = workload_key(p);
-  Plan before;
-  ASSERT_TRUE(Plan::create(p, &before).ok());
-  ASSERT_EQ(before.kernel_kind(), KernelKind::kGeneral);
-  const dwconv::detail::KernelInfo &general = dwconv::detail::kernel(dwconv::detail::find_kernel(before.kernel_name()));
-  ASSERT_EQ(general.kernel_w, 3);
+// Registration happens before the first plan (the table is fixed from then on), during static
+// initialization as in a program whose build generated kernels (dwconv_add_kernels); the tests
+// below check what it did. Entry points come from libdwconv's own general kernels.
+struct Registration {
+  // A 3x3 stride-2 workload that libdwconv has no kernel of its own for.
+  Problem problem = [] {
+    Problem p;
+    p.input = {1, 11, 9, 21};
+    p.filter = {3, 3, 21, 1};
+    p.params.stride_h = 2;
+    compute_output_shape(p.input, p.filter, p.params, &p.output);
+    return p;
+  }();
+  const std::string key = workload_key(problem);
+  // The same with C = 22: its list is refused (a bad entry beside a good one).
+  Problem refused_problem = [this] {
+    Problem p = problem;
+    p.input.c = p.filter.c = 22;
+    compute_output_shape(p.input, p.filter, p.params, &p.output);
+    return p;
+  }();
+  const std::string refused_key = workload_key(refused_problem);
+  const detail::KernelInfo *general_3x3 = builtin([](const detail::KernelInfo &k) {
+    return k.workload[0] == '\0' && k.kernel_w == 3 && k.kernel_h == 3 && k.multiplier == 1;
+  });
+  const detail::KernelInfo *any_size = builtin([](const detail::KernelInfo &k) {
+    return k.workload[0] == '\0' && k.kernel_w == 0 && k.multiplier == 0;
+  });
+  // A workload libdwconv has a fixed-shape kernel for (DWCONV_SHAPES), or null.
+  const detail::KernelInfo *builtin_fixed = builtin([](const detail::KernelInfo &k) {
+    return k.workload[0] != '\0' && k.schedule[0] == '\0';
+  });
+  Problem override_problem;
+  GeneratedKernel good[1] = {{"registered_3x3", general_3x3->family, 3, 3, 1, "", key.c_str(), general_3x3->fn}};
+  GeneratedKernel refused[2] = {{"refused_3x3", general_3x3->family, 3, 3, 1, "", refused_key.c_str(), general_3x3->fn},
+                                {"refused_no_fn", general_3x3->family, 3, 3, 1, "", refused_key.c_str(), nullptr}};
+  GeneratedKernel override_entry[1] = {};
+  Status good_status, refused_status, override_status;
 
-  const GeneratedKernel good{"registered_3x3", general.family, 3, 3, 1, "", key.c_str(), general.fn};
+  template <typename Pred>
+  static const detail::KernelInfo *builtin(Pred pred) {
+    for (int i = 0; i < detail::builtin_kernel_count(); i++)
+      if (pred(detail::builtin_kernel(i))) return &detail::builtin_kernel(i);
+    return nullptr;
+  }
+
+  Registration() {
+    refused_status = register_kernels(refused, 2);
+    good_status = register_kernels(good, 1);
+    if (builtin_fixed && problem_from_workload_key(builtin_fixed->workload, &override_problem)) {
+      const auto &f = override_problem.filter;
+      override_entry[0] = {"registered_override", general_3x3->family, static_cast<int>(f.kw), static_cast<int>(f.kh),
+                           static_cast<int>(f.m),  "", builtin_fixed->workload, any_size->fn};
+      override_status = register_kernels(override_entry, 1);
+    }
+  }
+};
+const Registration g_registration;
+
+TEST(RegisteredKernels, ARegisteredKernelIsSelectedAndComputesRight) {
+  const Registration &r = g_registration;
+  ASSERT_TRUE(r.good_status.ok()) << r.good_status.message();
+  Plan plan;
+  ASSERT_TRUE(Plan::create(r.problem, &plan).ok());
+  EXPECT_STREQ(plan.kernel_name(), "registered_3x3");
+  EXPECT_EQ(plan.kernel_kind(), KernelKind::kFixedShape);
+  EXPECT_NE(plan.selection_reason().find("generated in this program's build"), std::string::npos)
+      << plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(r.problem, "", 7), "");
+  Plan general_plan;
+  ASSERT_TRUE(Plan::create_general(r.problem, &general_plan).ok());
+  EXPECT_EQ(general_plan.kernel_kind(), KernelKind::kGeneral);
+}
+
+TEST(RegisteredKernels, ARefusedListRegistersNothing) {
+  const Registration &r = g_registration;
+  EXPECT_FALSE(r.refused_status.ok());
+  EXPECT_NE(r.refused_status.message().find("entry 1 (refused_no_fn)"), std::string::npos) << r.refused_status.message();
+  Plan plan;
+  ASSERT_TRUE(Plan::create(r.refused_problem, &plan).ok());
+  EXPECT_EQ(plan.kernel_kind(), KernelKind::kGeneral) << "a refused list must register nothing";
+}
+
+// Over a workload libdwconv has its own kernel for (DWCONV_SHAPES), the registered one wins. The
+// any-size, any-M general kernel's entry point serves it.
+TEST(RegisteredKernels, ARegisteredKernelOverridesLibdwconvsOwn) {
+  const Registration &r = g_registration;
+  if (!r.builtin_fixed) GTEST_SKIP() << "no fixed-shape kernels in this build (DWCONV_SHAPES)";
+  ASSERT_TRUE(r.override_status.ok()) << r.override_status.message();
+  Plan plan;
+  ASSERT_TRUE(Plan::create(r.override_problem, &plan).ok());
+  EXPECT_STREQ(plan.kernel_name(), "registered_override") << plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(r.override_problem, "", 8), "");
+}
+
+TEST(RegisteredKernels, BadEntriesAreRefusedNamingTheEntry) {
+  const detail::KernelInfo &general = *g_registration.general_3x3;
+  const char *key = g_registration.key.c_str();
+  const GeneratedKernel good{"good_3x3", general.family, 3, 3, 1, "", key, general.fn};
   struct Bad {
     GeneratedKernel entry;
     const char *why;
   };
   const Bad bad[] = {
-      {{"no_fn", general.family, 3, 3, 1, "", key.c_str(), nullptr}, "null"},
-      {{"other_family", "riscv_v", 3, 3, 1, "", key.c_str(), general.fn}, "family 'riscv_v'"},
+      {{"no_fn", general.family, 3, 3, 1, "", key, nullptr}, "null"},
+      {{"other_family", "riscv_v", 3, 3, 1, "", key, general.fn}, "family 'riscv_v'"},
       {{"general", general.family, 3, 3, 1, "", "", general.fn}, "general kernel cannot be registered"},
-      {{"wrong_size", general.family, 5, 5, 1, "", key.c_str(), general.fn}, "do not match its workload"},
-      {{"wrong_m", general.family, 3, 3, 2, "", key.c_str(), general.fn}, "do not match its workload"},
+      {{"wrong_size", general.family, 5, 5, 1, "", key, general.fn}, "do not match its workload"},
+      {{"wrong_m", general.family, 3, 3, 2, "", key, general.fn}, "do not match its workload"},
   };
   for (const Bad &b : bad) {
     const GeneratedKernel list[] = {good, b.entry};
@@ -659,44 +744,21 @@ TEST(RegisteredKernels, BadEntriesAreRefusedAndAGoodOneIsSelected) {
     EXPECT_NE(s.message().find(b.why), std::string::npos) << s.message();
   }
   EXPECT_FALSE(register_kernels(nullptr, 1).ok());
-  Plan still;
-  ASSERT_TRUE(Plan::create(p, &still).ok());
-  EXPECT_EQ(still.kernel_kind(), KernelKind::kGeneral) << "a refused list must register nothing";
+}
 
-  static const std::string kKey = key;  // the table keeps the pointers
-  static const GeneratedKernel kGood[] = {{"registered_3x3", general.family, 3, 3, 1, "", kKey.c_str(), general.fn}};
-  ASSERT_TRUE(register_kernels(kGood, 1).ok());
+// After the first plan the table is fixed: a good list is refused with the reason, and plans keep
+// their kernels.
+TEST(RegisteredKernels, RegisteringAfterTheFirstPlanIsRefused) {
+  const Registration &r = g_registration;
   Plan plan;
-  ASSERT_TRUE(Plan::create(p, &plan).ok());
-  EXPECT_STREQ(plan.kernel_name(), "registered_3x3");
-  EXPECT_EQ(plan.kernel_kind(), KernelKind::kFixedShape);
-  EXPECT_NE(plan.selection_reason().find("generated in this program's build"), std::string::npos) << plan.selection_reason();
-  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 7), "");
-  Plan general_plan;
-  ASSERT_TRUE(Plan::create_general(p, &general_plan).ok());
-  EXPECT_EQ(general_plan.kernel_kind(), KernelKind::kGeneral);
-
-  // Over a workload libdwconv has its own kernel for (DWCONV_SHAPES): the registered one wins.
-  // The any-size, any-M general kernel's entry point serves it.
-  static std::string builtin_key;
-  int any_size = -1;
-  for (const auto &k : available_kernels()) {
-    if (k.kind == KernelKind::kFixedShape && builtin_key.empty() && k.name.rfind("registered", 0) != 0)
-      builtin_key = k.workload;
-    if (k.kind == KernelKind::kGeneral && k.kernel_w == 0 && k.multiplier == 0) any_size = dwconv::detail::find_kernel(k.name);
-  }
-  if (builtin_key.empty()) GTEST_SKIP() << "no fixed-shape kernels in this build (DWCONV_SHAPES)";
-  ASSERT_GE(any_size, 0);
-  Problem q;
-  ASSERT_TRUE(problem_from_workload_key(builtin_key, &q));
-  static const GeneratedKernel kOverride[] = {{"registered_override", general.family, static_cast<int>(q.filter.kw),
-                                               static_cast<int>(q.filter.kh), static_cast<int>(q.filter.m), "",
-                                               builtin_key.c_str(), dwconv::detail::kernel(any_size).fn}};
-  ASSERT_TRUE(register_kernels(kOverride, 1).ok());
-  Plan override_plan;
-  ASSERT_TRUE(Plan::create(q, &override_plan).ok());
-  EXPECT_STREQ(override_plan.kernel_name(), "registered_override") << override_plan.selection_reason();
-  EXPECT_EQ(dwconv_test::check_against_reference(q, "", 8), "");
+  ASSERT_TRUE(Plan::create(r.problem, &plan).ok());
+  static const GeneratedKernel kLate[] = {{"late_3x3", r.general_3x3->family, 3, 3, 1, "", r.key.c_str(), r.general_3x3->fn}};
+  const Status s = register_kernels(kLate, 1);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("register before the first plan"), std::string::npos) << s.message();
+  Plan again;
+  ASSERT_TRUE(Plan::create(r.problem, &again).ok());
+  EXPECT_STREQ(again.kernel_name(), "registered_3x3");
 }
 
 TEST(Isa, NamesRoundTripAndAnUnknownOneIsRefused) {

@@ -1,8 +1,9 @@
 #include "kernel_table.h"
 
+#include <atomic>
 #include <cstring>
-#include <deque>
 #include <mutex>
+#include <vector>
 
 #include "dwconv_kernel_table.inc"
 #include "isa_params.h"
@@ -19,11 +20,19 @@ const KernelInfo kKernels[] = {DWCONV_KERNEL_LIST};
 constexpr int kBuiltinCount = static_cast<int>(sizeof(kKernels) / sizeof(kKernels[0]));
 
 // Kernels registered by the program's build, after libdwconv's own (indices from kBuiltinCount
-// on). A deque keeps references to its entries valid as it grows; plans hold indices.
+// on). The first lookup freezes the list: from then on it never changes, so lookups (one per
+// Plan::run) read it without a lock, and indices and references that plans hold stay valid.
 std::mutex registry_mutex;
-std::deque<KernelInfo> &registered() {
-  static std::deque<KernelInfo> kernels;
+std::atomic<bool> registry_frozen{false};
+std::vector<KernelInfo> &registered() {
+  static std::vector<KernelInfo> kernels;
   return kernels;
+}
+
+void freeze_registry() {
+  if (registry_frozen.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  registry_frozen.store(true, std::memory_order_release);
 }
 
 bool is_registered(int index) { return index >= kBuiltinCount; }
@@ -87,15 +96,18 @@ bool kernel_serves(const KernelInfo &k, const Problem &p) {
 }
 
 int kernel_count() {
-  std::lock_guard<std::mutex> lock(registry_mutex);
+  freeze_registry();
   return kBuiltinCount + static_cast<int>(registered().size());
 }
 
+// Indices come from kernel_count()'s range, so the list is frozen here.
 const KernelInfo &kernel(int index) {
-  if (!is_registered(index)) return kKernels[index];
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  return registered()[index - kBuiltinCount];
+  return is_registered(index) ? registered()[index - kBuiltinCount] : kKernels[index];
 }
+
+int builtin_kernel_count() { return kBuiltinCount; }
+
+const KernelInfo &builtin_kernel(int index) { return kKernels[index]; }
 
 int find_kernel(const std::string &name) {
   for (int i = 0; i < kernel_count(); i++)
@@ -157,6 +169,11 @@ Status register_kernels(const GeneratedKernel *kernels, int count) {
                                problem + "; no kernel of the list registered");
   }
   std::lock_guard<std::mutex> lock(detail::registry_mutex);
+  if (detail::registry_frozen.load(std::memory_order_relaxed))
+    return Status(StatusCode::kInvalidArgument,
+                  "register_kernels: the kernel table is in use (a plan was created or the kernels listed): "
+                  "register before the first plan, as dwconv_add_kernels' generated source does during static "
+                  "initialization; no kernel of the list registered");
   detail::registered().insert(detail::registered().end(), kernels, kernels + count);
   return Status::Ok();
 }

@@ -31,9 +31,10 @@ struct GeneratedKernel {
 // Adds per-workload kernels to the table Plan::create selects from. The table keeps the
 // pointers: `kernels` and its strings must outlive every plan (static storage). For a workload
 // that libdwconv has a kernel for too, the registered one wins (the program's build asked for it
-// last). Call before creating plans, as the generated source does during static initialization.
-// Refuses the whole list, naming the entry, if one is not a per-workload kernel of this
-// library's family whose size and M match its workload key.
+// last). Call before the first plan is created (or the kernels listed), as the generated source
+// does during static initialization: from then on the table is fixed, so that Plan::run reads it
+// without a lock, and a call is refused. Refuses the whole list, naming the entry, if one is not a
+// per-workload kernel of this library's family whose size and M match its workload key.
 Status register_kernels(const GeneratedKernel *kernels, int count);
 
 }  // namespace dwconv
