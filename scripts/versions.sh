@@ -13,4 +13,6 @@ DWCONV_APT_PACKAGES=(
   libdnnl-dev libxnnpack-dev libpthreadpool-dev
   g++-aarch64-linux-gnu qemu-user llvm-14
   openssh-server openssh-client nlohmann-json3-dev
+  # the Slurm test of sharded tuning starts its own daemons with these (tests/slurm_test.sh)
+  slurm-wlm munge
 )
