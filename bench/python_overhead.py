@@ -1,7 +1,7 @@
 """What a call through the Python package costs above the C++ call, on small layers where the
 overhead shows: dwconv_bench's Plan::run time (1 thread, same buffers every iteration) against
-dwconv.depthwise_conv2d(..., num_threads=1) with out= and with a new output array, in rounds
-that alternate the two, medians printed.
+dwconv.depthwise_conv2d(..., num_threads=1) with out= and with a new output array, on 64-byte
+aligned data as the benchmark's, in rounds that alternate the two, medians printed.
 
     PYTHONPATH=<site with dwconv> python bench/python_overhead.py --bench build/bench/dwconv_bench
 """
@@ -27,17 +27,29 @@ SHAPES = [
 
 def cpp_times(bench, shapes_csv):
     """Median real time per call of each shape, in microseconds, from dwconv_bench."""
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        subprocess.run([bench, f"--shapes={shapes_csv}", "--benchmark_filter=^dwconv/.*/threads:1$",
-                        "--benchmark_repetitions=5", "--benchmark_min_time=0.2s",
-                        f"--benchmark_out={out.name}", "--benchmark_out_format=json"],
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "bench.json")
+        subprocess.run([bench, f"--shapes={shapes_csv}", "--benchmark_filter=^dwconv/[^/]+/threads:1/",
+                        "--benchmark_repetitions=5", "--benchmark_min_time=0.2",
+                        f"--benchmark_out={out}", "--benchmark_out_format=json"],
                        check=True, stdout=subprocess.DEVNULL)
-        runs = json.load(out)["benchmarks"]
+        with open(out) as f:
+            runs = json.load(f)["benchmarks"]
     times = {}
     for r in runs:
         if r.get("run_type") == "aggregate" and r.get("aggregate_name") == "median":
             times[r["run_name"].split("/")[1]] = r["real_time"]  # Unit(kMicrosecond)
     return times
+
+
+def aligned(array, alignment=64):
+    """A copy of `array` whose data starts on an `alignment`-byte boundary, as dwconv_bench's
+    buffers do (NumPy aligns to 16 bytes only; the kernels' vector loads prefer 64)."""
+    raw = np.empty(array.nbytes + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
+    out = raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
 
 
 def python_time(call, calls=2000):
@@ -69,9 +81,9 @@ def main():
             for name, t in cpp_times(args.bench, csv).items():
                 results[name]["cpp"].append(t)
             for name, n, h, w, c, m, kh, kw, stride, dilation, padding in SHAPES:
-                x = rng.standard_normal((n, h, w, c)).astype(np.float32)
-                f = rng.standard_normal((kh, kw, c, m)).astype(np.float32)
-                out = dwconv.depthwise_conv2d(x, f, stride, padding, dilation, num_threads=1)
+                x = aligned(rng.standard_normal((n, h, w, c)).astype(np.float32))
+                f = aligned(rng.standard_normal((kh, kw, c, m)).astype(np.float32))
+                out = aligned(dwconv.depthwise_conv2d(x, f, stride, padding, dilation, num_threads=1))
                 results[name]["out"].append(python_time(
                     lambda: dwconv.depthwise_conv2d(x, f, stride, padding, dilation, num_threads=1, out=out)))
                 results[name]["new"].append(python_time(
