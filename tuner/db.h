@@ -51,7 +51,7 @@ constexpr double kMinGainOverDefault = 1.03;
 // default), and the record of the round that gave it. A run's final round is repeated in
 // several processes, and runs are merged: one process's figure says little on a shared machine,
 // where the same code's speed relative to the default moves by several percent between
-// processes (mbv1_dw13, one winner, four processes: 1.12, 1.20, 1.11, 1.08).
+// processes (docs/tuning.md, "that final round").
 struct FinalStanding {
   double ratio = 0;              // the upper median of median_us / default_us over its rounds
   const json *record = nullptr;  // the final record whose ratio that is

@@ -80,7 +80,7 @@ options:
   --autoscheduler-param NAME.key=value
                          a parameter of one autoscheduler baseline (repeatable), recorded in its
                          params; e.g. Adams2019.beam_size=1 (greedy: its default beam search of
-                         32 took 36-56 s a shape here, over 180 s on batch8 and seed_big)
+                         32 can take minutes a shape, docs/tuning.md)
   --baseline-timeout S   seconds one autoscheduler baseline may take, scheduling included
                          (default 180; a baseline past it is recorded as a timeout)
   --final-rounds K       the final round (the best few, the default, the best of the first

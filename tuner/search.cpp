@@ -300,272 +300,257 @@ json make_record(const std::string &workload, const TuneOptions &o, const Candid
           {"timestamp", now_iso8601()}};
 }
 
-}  // namespace
-
-TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress) {
-  const dwconv::Problem &p = shape.problem;
-  const ParamSpace &space = param_space(family_of_target(o.measure.target));
-  const SpaceTarget st = space_target(o.measure.target);
-  const std::string key = dwconv::workload_key(p);
-  const double flops = dwconv_bench::flops(p);
-  // The naive-loop reference first: seed_big's (4 GFLOP) took 10 s, which priced its first
-  // candidate at 25 s and left no budget for a search.
-  prepare(p, o.measure);
-  auto start = Clock::now();  // of the search: moved past the autoscheduler baselines below
-  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  const MeasureOptions &mo = o.measure;
-  TuneResult res;
-  res.workload = key;
-  CostModel model(p, space, st);
-  std::set<std::string> seen;
-  std::vector<std::pair<double, std::string>> measured;  // (median_us, params) of ok candidates
-  int trial = 0;
-  // The best found within the first 60 s of this workload (convergence: re-measured with the
-  // finalists, so that it compares with the winner in one interleaved run).
-  std::string at60_params;
-  double at60_us = 0;
-  // The anchor: the default, timed in every search batch (compiled once, Candidate::reuse_build)
-  // so that candidates of different batches are ranked by their time relative to it, scaled to
-  // anchor_us (the default's first figure). A batch runs in a new child process minutes after
-  // the last, and on this shared 2-core VM the same code's speed moves between them: mbv1_dw1's
-  // best candidate of a 250 s search ran 68 us in its batch and 81 us twenty seconds later in
-  // the final round, where the default ran 85 (1.04x, not the 1.17x ranked). Within one
-  // process, three copies of a candidate time within 1-2% of each other. Host JIT runs only:
-  // a remote runner would build the anchor again for every batch (0 = no anchor).
-  double anchor_us = 0;
-
-  auto best_gflops = [&] { return measured.empty() ? 0.0 : flops / (measured.front().first * 1e3); };
-  // default_us: the default's median in the same batch (the anchor; 0 when not timed beside it).
-  auto record = [&](const Candidate &c, const Measurement &m, bool final, double default_us = 0) {
-    json r = make_record(key, o, c, m, flops, final);
-    if (default_us > 0) r["default_us"] = default_us;
-    std::string err;
-    if (!db.append(r, &err)) throw std::runtime_error(err);
-    trial++;
-    if (progress.on_trial) progress.on_trial(shape.name, r, trial, best_gflops(), res.default_gflops, elapsed());
-  };
-  auto note_ok = [&](const Candidate &c, const Measurement &m) {
-    if (c.scheduler != "dwconv" || m.status != "ok") return;
-    measured.emplace_back(m.median_us, c.params);
-    std::sort(measured.begin(), measured.end());
-    model.add(parse_params(c.params), m.median_us);
-    if (elapsed() <= 60 && (at60_params.empty() || m.median_us < at60_us)) {
-      at60_params = c.params;
-      at60_us = m.median_us;
-    }
-  };
-
-  // A measurement's times times f (a batch's figures on the anchor's scale).
-  auto scaled = [](Measurement m, double f) {
-    m.median_us *= f, m.min_us *= f, m.max_us *= f;
-    return m;
-  };
-  std::vector<std::tuple<Candidate, Measurement, double>> resumed;  // (candidate, figures, default_us)
-  std::vector<json> resumed_finals;  // final-round records of this workload already in the database
-  const int final_rounds = std::max(1, o.final_rounds);
-  // What this database already knows about the workload (resume, or baselines of earlier runs).
-  // One spelling per point (keys in order), so that the default found again by the search is
-  // recognized as seen.
-  const std::string dflt = params_string(parse_params(space.default_params(p, st)));
-  std::set<std::string> have_baseline;
-  int other_code = 0;
-  const std::map<std::string, int> dflt_values = parse_params(dflt);
-  // Whether a point names exactly this schedule's knobs (the default's).
-  auto same_knobs = [&](const std::map<std::string, int> &v) {
-    return v.size() == dflt_values.size() &&
-           std::equal(v.begin(), v.end(), dflt_values.begin(), [](const auto &a, const auto &b) { return a.first == b.first; });
-  };
-  int other_knobs = 0;
-  // Points of earlier tunings (other commits here, --warm-start files): (their GFLOP/s, params).
-  std::vector<std::pair<double, std::string>> warm;
-  auto add_warm = [&](const json &r) {
-    if (r.value("workload", "") != key || r.value("target", "") != o.target ||
-        r.value("threads", 0) != o.measure.threads || r.value("scheduler", "dwconv") != "dwconv" ||
-        r.value("status", "ok") != "ok" || r.value("timing", "measured") == "emulated")
-      return;
-    const std::map<std::string, int> v = parse_params(r.value("params", ""));
-    // Only points with this schedule's knobs (an older schedule's may differ) that are valid here.
-    if (!same_knobs(v) || !space.valid(p, st, v)) return;
-    warm.emplace_back(r.value("gflops", 0.0), params_string(v));
-  };
-  for (const json &r : o.warm_start) add_warm(r);
-  // The CPU the candidates run on: this one, unless a runner over ssh measures them elsewhere
-  // (that one is known only from its results; its records are then not told apart by CPU).
-  const std::string run_cpu = o.measure.runner.rfind("ssh://", 0) == 0 ? "" : cpu_model();
-  for (const json &r : db.records()) {
-    if (r["workload"] != key || r["target"] != o.target || r["threads"] != o.measure.threads) continue;
-    // Figures measured with other code (another dwconv commit: algorithm, schedules) or on
-    // another CPU (a merged database) are not this run's: measure again rather than rank them
-    // beside this machine's numbers (their points seed the search).
-    if (r["commit"] != o.commit || (!run_cpu.empty() && r.value("cpu", "") != run_cpu)) {
-      other_code++;
-      add_warm(r);
-      continue;
-    }
-    if (r["scheduler"] != "dwconv") {
-      have_baseline.insert(r["scheduler"]);
-      if (r["status"] == "ok") res.autoscheduler_gflops[r["scheduler"]] = std::max(res.autoscheduler_gflops[r["scheduler"]], r["gflops"].get<double>());
-      else res.autoscheduler_gflops.emplace(r["scheduler"], 0.0);
-      continue;
-    }
-    if (!o.resume) continue;
-    const std::string ps = r["params"];
-    if (!same_knobs(parse_params(ps))) {
-      other_knobs++;
-      continue;
-    }
-    seen.insert(ps);
-    Candidate c{"dwconv", ps, r.value("is_default", false)};
-    Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], "", r.value("timing", "") == "emulated"};
-    if (c.is_default && m.status == "ok") {
-      res.default_gflops = std::max(res.default_gflops, r["gflops"].get<double>());
-      // The anchor's scale: the default's first figure (the first batch of the earlier run).
-      if (anchor_us == 0 && o.measure.runner.empty() && !r["final"].get<bool>()) anchor_us = m.median_us;
-    }
-    resumed.emplace_back(c, m, r.value("default_us", 0.0));
-    if (r["final"].get<bool>()) resumed_finals.push_back(r);
-  }
-  // Anchored records ranked as the run that measured them did (relative to the default).
-  for (const auto &[c, m, default_us] : resumed) note_ok(c, default_us > 0 && anchor_us > 0 ? scaled(m, anchor_us / default_us) : m);
-  if (other_code > 0) {
-    std::cerr << "[tuning] " << shape.name << ": " << other_code << " record(s) of other dwconv commits or CPUs ignored (measured with other code or elsewhere)\n";
-  }
-  if (other_knobs > 0) {
-    std::cerr << "[tuning] " << shape.name << ": " << other_knobs << " record(s) of this commit whose params do not name this schedule's knobs ignored\n";
-  }
-  // The result from final-round records (final_standings, as db distill ranks them), every figure
-  // on the scale of the default in the winner's standing round; baseline_us: the autoschedulers'
-  // times beside round0_default_us (the first round's default), put on that scale too. Without a
-  // standing (the default failed in every round): the fastest right one, unscaled.
-  auto conclude = [&](const std::vector<json> &final_records, double round0_default_us,
-                      const std::map<std::string, double> &baseline_us) {
-    std::vector<const json *> ptrs;
-    for (const json &r : final_records) ptrs.push_back(&r);
-    const auto standings = final_standings(ptrs);
-    if (const FinalStanding *w = final_winner(standings)) {
-      res.best_params = w->record->at("params");
-      res.best_gflops = w->record->at("gflops").get<double>();
-      res.default_gflops = res.best_gflops * w->ratio;
-      auto at60 = standings.find(at60_params);
-      if (at60 != standings.end()) res.best_at_60s_gflops = res.default_gflops / at60->second.ratio;
-      for (const auto &[as, us] : baseline_us)
-        res.autoscheduler_gflops[as] = round0_default_us > 0 ? res.default_gflops * round0_default_us / us : 0.0;
-      return;
-    }
-    for (const json &r : final_records)
-      if (r["status"] == "ok" && (res.best_gflops == 0 || r["gflops"].get<double>() > res.best_gflops)) {
-        res.best_params = r["params"];
-        res.best_gflops = r["gflops"];
-      }
-  };
-  // Resumed after this workload's final rounds had all run: its result stands (a run killed in
-  // the middle of its fifth workload does not search the first four again).
-  const long resumed_rounds = std::count_if(resumed_finals.begin(), resumed_finals.end(), [](const json &r) {
-    return r.value("is_default", false) && r.value("status", "") == "ok" && r.value("default_us", 0.0) > 0;
-  });
-  if (resumed_rounds >= final_rounds) {
-    conclude(resumed_finals, 0, {});
-    std::cerr << "[tuning] " << shape.name << ": finished before (" << resumed_rounds << " final rounds in the database)\n";
-    return res;
+// One workload's tuning: its state in one place and one method per phase, in the order run()
+// calls them. Every measurement is appended to the database as it arrives.
+class TuningRun {
+ public:
+  TuningRun(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress)
+      : shape_(shape), p_(shape.problem), db_(db), o_(o), mo_(o.measure), progress_(progress),
+        space_(param_space(family_of_target(o.measure.target))), st_(space_target(o.measure.target)),
+        key_(dwconv::workload_key(p_)), flops_(dwconv_bench::flops(p_)),
+        dflt_(params_string(parse_params(space_.default_params(p_, st_)))), dflt_values_(parse_params(dflt_)),
+        final_rounds_(std::max(1, o.final_rounds)), jobs_(build_jobs(o.measure)),
+        // The CPU the candidates run on: this one, unless a runner over ssh measures them
+        // elsewhere (known only from its results; its records are then not told apart by CPU).
+        run_cpu_(o.measure.runner.rfind("ssh://", 0) == 0 ? "" : cpu_model()), model_(p_, space_, st_) {
+    res_.workload = key_;
   }
 
-  // Baselines: the heuristic default, then Halide's autoschedulers (each once per database).
-  // Seconds a wave of candidates costs (build_jobs compiled at once, then timed), to stop the
-  // search in time for the final re-measurement instead of overshooting the budget.
-  const long jobs = build_jobs(mo);
-  double cost_s = 0;
-  int cost_n = 0;
-  auto timed_measure = [&](const std::vector<Candidate> &batch, const MeasureOptions &opts) {
-    const double t0 = elapsed();
-    std::vector<Measurement> ms = measure(p, batch, opts);
-    cost_s += elapsed() - t0;
-    const long compiled = std::count_if(batch.begin(), batch.end(), [](const Candidate &c) { return !c.reuse_build; });
-    cost_n += int((compiled + jobs - 1) / jobs);
-    return ms;
-  };
-  // A search batch timed beside the anchor: each result on the anchor's scale (as measured when
-  // there is no anchor), and the anchor's own median in the batch (0 if none).
+  TuneResult run() {
+    // The naive-loop reference first: a large workload's takes seconds, which would otherwise
+    // be charged to its first candidate.
+    prepare(p_, mo_);
+    start_ = Clock::now();
+    read_history();
+    if (finished_before()) return res_;
+    measure_starting_points();
+    measure_autoscheduler_baselines();
+    descend();
+    evolve();
+    run_final_rounds();
+    res_.trials = trial_;
+    return res_;
+  }
+
+ private:
+  // A search batch's results: each on the anchor's scale (as measured when there is no
+  // anchor), and the anchor's own median in the batch (0 if none).
   struct Anchored {
     std::vector<Measurement> raw, ranked;
     double default_us = 0;
   };
-  auto anchored_measure = [&](std::vector<Candidate> batch) {
+
+  // Seconds since the search started (the autoscheduler baselines are not charged to it).
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+  double best_gflops() const { return measured_.empty() ? 0.0 : flops_ / (measured_.front().first * 1e3); }
+  // Seconds a wave of candidates costs (jobs_ compiled at once, then timed).
+  double wave_cost() const { return cost_n_ ? cost_s_ / cost_n_ : 2.0; }
+  // Search seconds left once the final rounds (finalists + default, compiled and timed again,
+  // jobs_ at a time) are paid for.
+  double time_left() const {
+    const int final_waves = final_rounds_ * int((o_.finalists + 1 + jobs_ - 1) / jobs_);
+    return o_.budget_s - elapsed() - final_waves * wave_cost();
+  }
+
+  // Whether a point names exactly this schedule's knobs (the default's).
+  bool same_knobs(const std::map<std::string, int> &v) const {
+    return v.size() == dflt_values_.size() && std::equal(v.begin(), v.end(), dflt_values_.begin(),
+                                                         [](const auto &a, const auto &b) { return a.first == b.first; });
+  }
+
+  static Measurement scaled(Measurement m, double f) {
+    m.median_us *= f, m.min_us *= f, m.max_us *= f;
+    return m;
+  }
+
+  // An autoscheduler baseline with its own parameters from the command line.
+  Candidate baseline(const std::string &as) const {
+    auto ap = o_.autoscheduler_params.find(as);
+    return Candidate{as, ap == o_.autoscheduler_params.end() ? "" : ap->second, false};
+  }
+
+  // Appends a measurement to the database. default_us: the default's median in the same batch
+  // (the anchor; 0 when not timed beside it).
+  void record(const Candidate &c, const Measurement &m, bool final, double default_us = 0) {
+    json r = make_record(key_, o_, c, m, flops_, final);
+    if (default_us > 0) r["default_us"] = default_us;
+    std::string err;
+    if (!db_.append(r, &err)) throw std::runtime_error(err);
+    trial_++;
+    if (progress_.on_trial) progress_.on_trial(shape_.name, r, trial_, best_gflops(), res_.default_gflops, elapsed());
+  }
+
+  // A right candidate of dwconv's schedule joins the ranking and the cost model.
+  void note_ok(const Candidate &c, const Measurement &m) {
+    if (c.scheduler != "dwconv" || m.status != "ok") return;
+    measured_.emplace_back(m.median_us, c.params);
+    std::sort(measured_.begin(), measured_.end());
+    model_.add(parse_params(c.params), m.median_us);
+    if (elapsed() <= 60 && (at60_params_.empty() || m.median_us < at60_us_)) {
+      at60_params_ = c.params;
+      at60_us_ = m.median_us;
+    }
+  }
+
+  // A point of an earlier tuning (another commit here, a --warm-start file) that can seed this one.
+  void add_warm(const json &r) {
+    if (r.value("workload", "") != key_ || r.value("target", "") != o_.target ||
+        r.value("threads", 0) != mo_.threads || r.value("scheduler", "dwconv") != "dwconv" ||
+        r.value("status", "ok") != "ok" || r.value("timing", "measured") == "emulated")
+      return;
+    const std::map<std::string, int> v = parse_params(r.value("params", ""));
+    // Only points with this schedule's knobs (an older schedule's may differ) that are valid here.
+    if (!same_knobs(v) || !space_.valid(p_, st_, v)) return;
+    warm_.emplace_back(r.value("gflops", 0.0), params_string(v));
+  }
+
+  std::vector<Measurement> timed_measure(const std::vector<Candidate> &batch, const MeasureOptions &opts) {
+    const double t0 = elapsed();
+    std::vector<Measurement> ms = measure(p_, batch, opts);
+    cost_s_ += elapsed() - t0;
+    const long compiled = std::count_if(batch.begin(), batch.end(), [](const Candidate &c) { return !c.reuse_build; });
+    cost_n_ += int((compiled + jobs_ - 1) / jobs_);
+    return ms;
+  }
+
+  // A search batch timed beside the anchor: the default, compiled once (Candidate::reuse_build)
+  // and timed in every batch, so that candidates of different batches rank by their time
+  // relative to it, on the scale of anchor_us_ (its first figure). Batches run in new processes
+  // minutes apart, and the same code's speed moves between processes by more than the gains
+  // the search ranks (docs/tuning.md, "the anchor"). Host JIT runs only: a remote runner would
+  // build the anchor again for every batch (anchor_us_ 0 = no anchor).
+  Anchored anchored_measure(std::vector<Candidate> batch) {
     Anchored a;
-    if (anchor_us > 0) batch.insert(batch.begin(), Candidate{"dwconv", dflt, true, true});
-    a.raw = timed_measure(batch, mo);
+    if (anchor_us_ > 0) batch.insert(batch.begin(), Candidate{"dwconv", dflt_, true, true});
+    a.raw = timed_measure(batch, mo_);
     double f = 1;
-    if (anchor_us > 0) {
+    if (anchor_us_ > 0) {
       if (a.raw[0].status == "ok") {
         a.default_us = a.raw[0].median_us;
-        f = anchor_us / a.default_us;
+        f = anchor_us_ / a.default_us;
       }
       a.raw.erase(a.raw.begin());
     }
     for (const Measurement &m : a.raw) a.ranked.push_back(scaled(m, f));
     return a;
-  };
-  auto wave_cost = [&] { return cost_n ? cost_s / cost_n : 2.0; };
-  // The default, and the best points of earlier tunings (fastest first, as they measured
-  // there), timed interleaved in one batch.
-  std::vector<Candidate> first;
-  if (!seen.count(dflt)) first.push_back({"dwconv", dflt, true});
-  std::stable_sort(warm.begin(), warm.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
-  int warm_points = 0;
-  for (const auto &[g, ps] : warm) {
-    if (warm_points >= o.warm_start_points) break;
-    if (ps == dflt || seen.count(ps) ||
-        std::any_of(first.begin(), first.end(), [&](const Candidate &c) { return c.params == ps; }))
-      continue;
-    first.push_back({"dwconv", ps, false});
-    warm_points++;
   }
-  if (!first.empty()) {
-    std::vector<Measurement> ms = timed_measure(first, mo);
+
+  // Phase 1: what the database and --warm-start files know about this workload. Records of
+  // this commit on this CPU are resumed (with --resume) or count as baselines already run;
+  // records measured with other code (another commit) or elsewhere (another CPU of a merged
+  // database) are not ranked beside this machine's figures but seed the search.
+  void read_history() {
+    for (const json &r : o_.warm_start) add_warm(r);
+    int other_code = 0, other_knobs = 0;
+    std::vector<std::tuple<Candidate, Measurement, double>> resumed;  // (candidate, figures, default_us)
+    for (const json &r : db_.records()) {
+      if (r["workload"] != key_ || r["target"] != o_.target || r["threads"] != mo_.threads) continue;
+      if (r["commit"] != o_.commit || (!run_cpu_.empty() && r.value("cpu", "") != run_cpu_)) {
+        other_code++;
+        add_warm(r);
+        continue;
+      }
+      if (r["scheduler"] != "dwconv") {
+        have_baseline_.insert(r["scheduler"]);
+        double &g = res_.autoscheduler_gflops[r["scheduler"]];
+        if (r["status"] == "ok") g = std::max(g, r["gflops"].get<double>());
+        continue;
+      }
+      if (!o_.resume) continue;
+      const std::string ps = r["params"];
+      if (!same_knobs(parse_params(ps))) {
+        other_knobs++;
+        continue;
+      }
+      seen_.insert(ps);
+      Candidate c{"dwconv", ps, r.value("is_default", false)};
+      Measurement m{r["status"], r["median_us"], r["min_us"], r["max_us"], "", r.value("timing", "") == "emulated"};
+      if (c.is_default && m.status == "ok") {
+        res_.default_gflops = std::max(res_.default_gflops, r["gflops"].get<double>());
+        // The anchor's scale: the default's first figure (the first batch of the earlier run).
+        if (anchor_us_ == 0 && mo_.runner.empty() && !r["final"].get<bool>()) anchor_us_ = m.median_us;
+      }
+      resumed.emplace_back(c, m, r.value("default_us", 0.0));
+      if (r["final"].get<bool>()) resumed_finals_.push_back(r);
+    }
+    // Anchored records ranked as the run that measured them did (relative to the default).
+    for (const auto &[c, m, default_us] : resumed)
+      note_ok(c, default_us > 0 && anchor_us_ > 0 ? scaled(m, anchor_us_ / default_us) : m);
+    if (other_code > 0)
+      std::cerr << "[tuning] " << shape_.name << ": " << other_code
+                << " record(s) of other dwconv commits or CPUs ignored (measured with other code or elsewhere)\n";
+    if (other_knobs > 0)
+      std::cerr << "[tuning] " << shape_.name << ": " << other_knobs
+                << " record(s) of this commit whose params do not name this schedule's knobs ignored\n";
+  }
+
+  // Resumed after this workload's final rounds had all run: its result stands (a run killed in
+  // the middle of its fifth workload does not search the first four again).
+  bool finished_before() {
+    const long rounds = std::count_if(resumed_finals_.begin(), resumed_finals_.end(), [](const json &r) {
+      return r.value("is_default", false) && r.value("status", "") == "ok" && r.value("default_us", 0.0) > 0;
+    });
+    if (rounds < final_rounds_) return false;
+    conclude(resumed_finals_, 0, {});
+    std::cerr << "[tuning] " << shape_.name << ": finished before (" << rounds << " final rounds in the database)\n";
+    return true;
+  }
+
+  // Phase 2: the heuristic default and the best points of earlier tunings (fastest first, as
+  // they measured there), timed interleaved in one batch. The default's figure sets the anchor.
+  void measure_starting_points() {
+    std::vector<Candidate> first;
+    if (!seen_.count(dflt_)) first.push_back({"dwconv", dflt_, true});
+    std::stable_sort(warm_.begin(), warm_.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+    int warm_points = 0;
+    for (const auto &[g, ps] : warm_) {
+      if (warm_points >= o_.warm_start_points) break;
+      if (ps == dflt_ || seen_.count(ps) ||
+          std::any_of(first.begin(), first.end(), [&](const Candidate &c) { return c.params == ps; }))
+        continue;
+      first.push_back({"dwconv", ps, false});
+      warm_points++;
+    }
+    if (first.empty()) return;
+    std::vector<Measurement> ms = timed_measure(first, mo_);
     for (size_t i = 0; i < first.size(); i++) {
-      seen.insert(first[i].params);
+      seen_.insert(first[i].params);
       if (first[i].is_default && ms[i].status == "ok") {
-        res.default_gflops = flops / (ms[i].median_us * 1e3);
-        if (o.measure.runner.empty()) anchor_us = ms[i].median_us;
+        res_.default_gflops = flops_ / (ms[i].median_us * 1e3);
+        if (mo_.runner.empty()) anchor_us_ = ms[i].median_us;
       }
       note_ok(first[i], ms[i]);
       record(first[i], ms[i], false);
     }
   }
-  // The autoscheduler baselines come on top of the budget (Adams2019 alone takes ~35 s to
-  // schedule 112x112x32 here): the search gets its whole share.
-  // A baseline: the autoscheduler with its own parameters from the command line.
-  auto baseline = [&](const std::string &as) {
-    auto ap = o.autoscheduler_params.find(as);
-    return Candidate{as, ap == o.autoscheduler_params.end() ? "" : ap->second, false};
-  };
-  const auto baselines_start = Clock::now();
-  for (const std::string &as : o.autoschedulers ? space.autoschedulers : std::vector<std::string>{}) {
-    if (have_baseline.count(as)) continue;
-    const Candidate c = baseline(as);
-    MeasureOptions amo = mo;
-    amo.timeout_s = o.baseline_timeout_s;
-    Measurement m = measure(p, {c}, amo)[0];
-    res.autoscheduler_gflops[as] = m.status == "ok" ? flops / (m.median_us * 1e3) : 0.0;
-    record(c, m, false);
-  }
-  const auto baselines_took = Clock::now() - baselines_start;
-  start += baselines_took;
-  res.baseline_s = std::chrono::duration<double>(baselines_took).count();
 
-  // Stop while the final rounds (finalists + default, compiled and timed again) still fit; their
-  // candidates compile `jobs` at a time (effb0_5x5, 6.3 s a candidate, had reserved 4 x 6.3 s
-  // of its ~30 s share and measured nothing but the default).
-  const int final_waves = final_rounds * ((o.finalists + 1 + jobs - 1) / jobs);
-  auto time_left = [&] { return o.budget_s - elapsed() - final_waves * wave_cost(); };
-  // Coordinate descent from the fastest point so far (the default, or an earlier tuning's): one
-  // parameter at a time (space.dims order), its other values nearest first, timed interleaved
-  // in one batch with the current point as the reference; the fastest becomes the current
-  // point. Cheap local wins come first (the evolutionary search below then explores from the
-  // best points found).
-  {
-    std::string point_s = measured.empty() ? dflt : measured.front().second;
+  // Phase 3: Halide's autoschedulers, once per database, each under --baseline-timeout. Their
+  // time comes on top of the budget (one can take tens of seconds to schedule a shape): the
+  // search clock restarts after them.
+  void measure_autoscheduler_baselines() {
+    const auto baselines_start = Clock::now();
+    for (const std::string &as : o_.autoschedulers ? space_.autoschedulers : std::vector<std::string>{}) {
+      if (have_baseline_.count(as)) continue;
+      const Candidate c = baseline(as);
+      MeasureOptions amo = mo_;
+      amo.timeout_s = o_.baseline_timeout_s;
+      Measurement m = measure(p_, {c}, amo)[0];
+      res_.autoscheduler_gflops[as] = m.status == "ok" ? flops_ / (m.median_us * 1e3) : 0.0;
+      record(c, m, false);
+    }
+    const auto took = Clock::now() - baselines_start;
+    start_ += took;
+    res_.baseline_s = std::chrono::duration<double>(took).count();
+  }
+
+  // Phase 4: coordinate descent from the fastest point so far (the default, or an earlier
+  // tuning's): one parameter at a time (space_.dims order), its other values nearest first,
+  // timed in one batch with the current point as the reference; the fastest becomes the current
+  // point. Cheap local wins come first; the evolutionary search explores from the best points.
+  void descend() {
+    std::string point_s = measured_.empty() ? dflt_ : measured_.front().second;
     std::map<std::string, int> point = parse_params(point_s);
-    for (const auto &[name, values] : space.dims) {
+    for (const auto &[name, values] : space_.dims) {
       const auto at = std::find(values.begin(), values.end(), point[name]);
       const long here = at == values.end() ? 0 : long(at - values.begin());
       std::vector<int> others;
@@ -580,12 +565,12 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
         std::map<std::string, int> v = point;
         v[name] = x;
         const std::string ps = params_string(v);
-        if (space.valid(shape.problem, st, v) && !seen.count(ps)) batch.push_back({"dwconv", ps, false});
+        if (space_.valid(p_, st_, v) && !seen_.count(ps)) batch.push_back({"dwconv", ps, false});
       }
       // What the budget still allows (without an anchor, the current point is timed beside the
       // batch as its reference and costs one more).
-      const bool reference = anchor_us == 0;
-      const long fits = long(time_left() / wave_cost()) * jobs - (reference ? 1 : 0);
+      const bool reference = anchor_us_ == 0;
+      const long fits = long(time_left() / wave_cost()) * jobs_ - (reference ? 1 : 0);
       if (fits < 1) break;
       if (long(batch.size()) > fits) batch.resize(size_t(fits));
       if (batch.empty()) continue;
@@ -593,10 +578,10 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
       const Anchored ms = anchored_measure(batch);
       double best_us = 1e300;
       if (reference && ms.raw.back().status == "ok") best_us = ms.raw.back().median_us;
-      for (const auto &[us, ps] : measured)
+      for (const auto &[us, ps] : measured_)
         if (!reference && ps == point_s) best_us = us;
       for (size_t i = 0; i < batch.size() - (reference ? 1 : 0); i++) {
-        seen.insert(batch[i].params);
+        seen_.insert(batch[i].params);
         note_ok(batch[i], ms.ranked[i]);
         record(batch[i], ms.raw[i], false, ms.default_us);
         if (ms.raw[i].status == "ok" && ms.ranked[i].median_us < best_us) {
@@ -608,117 +593,182 @@ TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const Tu
     }
   }
 
-  // Evolutionary search ranked by the cost model.
-  std::mt19937_64 rng(o.seed ^ std::hash<std::string>()(key));
-  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-  auto mutate = [&](std::map<std::string, int> v) {
-    const int changes = 1 + (pick(3) == 0);
-    for (int k = 0; k < changes; k++) {
-      const auto &[name, values] = space.dims[pick(space.dims.size())];
-      auto it = std::find(values.begin(), values.end(), v[name]);
-      size_t idx = it == values.end() ? 0 : size_t(it - values.begin());
-      if (pick(5) == 0) idx = pick(values.size());
-      else idx = (pick(2) == 0 && idx > 0) ? idx - 1 : std::min(values.size() - 1, idx + 1);
-      v[name] = values[idx];
-    }
-    return v;
-  };
-  while (time_left() > 1.5 * wave_cost()) {
-    std::vector<std::map<std::string, int>> parents;
-    for (size_t i = 0; i < std::min<size_t>(4, measured.size()); i++) parents.push_back(parse_params(measured[i].second));
-    if (parents.empty()) parents.push_back(parse_params(dflt));
-    std::vector<std::pair<double, std::string>> proposals;
-    std::set<std::string> proposed;
-    for (int tries = 0; tries < 400 && proposals.size() < 48; tries++) {
-      std::map<std::string, int> v = parents[pick(parents.size())];
-      if (parents.size() > 1 && pick(3) == 0) {  // crossover
-        const auto &other = parents[pick(parents.size())];
-        for (auto &[k, x] : v)
-          if (pick(2)) x = other.at(k);
+  // Phase 5: evolutionary search from the best points, proposals ranked by the cost model, one
+  // per build job a round, every third round one random proposal to keep exploring.
+  void evolve() {
+    std::mt19937_64 rng(o_.seed ^ std::hash<std::string>()(key_));
+    auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+    auto mutate = [&](std::map<std::string, int> v) {
+      const int changes = 1 + (pick(3) == 0);
+      for (int k = 0; k < changes; k++) {
+        const auto &[name, values] = space_.dims[pick(space_.dims.size())];
+        auto it = std::find(values.begin(), values.end(), v[name]);
+        size_t idx = it == values.end() ? 0 : size_t(it - values.begin());
+        if (pick(5) == 0) idx = pick(values.size());
+        else idx = (pick(2) == 0 && idx > 0) ? idx - 1 : std::min(values.size() - 1, idx + 1);
+        v[name] = values[idx];
       }
-      v = mutate(v);
-      if (!space.valid(shape.problem, st, v)) continue;
-      std::string s = params_string(v);
-      if (seen.count(s) || proposed.count(s)) continue;
-      proposed.insert(s);
-      proposals.emplace_back(model.predict(v), s);
-    }
-    if (proposals.empty()) break;
-    std::sort(proposals.begin(), proposals.end());
-    // The model's favourites, one per build job (compiled at once), and every third round one
-    // random proposal to keep exploring (in place of the last favourite when there are several).
-    const bool explore = trial % 3 == 2 && proposals.size() > 1;
-    const size_t favourites = std::min(proposals.size() - (explore ? 1 : 0),
-                                       explore ? std::max<size_t>(1, size_t(jobs) - 1) : size_t(jobs));
-    std::vector<Candidate> batch;
-    for (size_t i = 0; i < favourites; i++) batch.push_back({"dwconv", proposals[i].second, false});
-    if (explore) batch.push_back({"dwconv", proposals[favourites + pick(proposals.size() - favourites)].second, false});
-    const Anchored ms = anchored_measure(batch);
-    for (size_t i = 0; i < batch.size(); i++) {
-      seen.insert(batch[i].params);
-      note_ok(batch[i], ms.ranked[i]);
-      record(batch[i], ms.raw[i], false, ms.default_us);
+      return v;
+    };
+    while (time_left() > 1.5 * wave_cost()) {
+      std::vector<std::map<std::string, int>> parents;
+      for (size_t i = 0; i < std::min<size_t>(4, measured_.size()); i++) parents.push_back(parse_params(measured_[i].second));
+      if (parents.empty()) parents.push_back(parse_params(dflt_));
+      std::vector<std::pair<double, std::string>> proposals;
+      std::set<std::string> proposed;
+      for (int tries = 0; tries < 400 && proposals.size() < 48; tries++) {
+        std::map<std::string, int> v = parents[pick(parents.size())];
+        if (parents.size() > 1 && pick(3) == 0) {  // crossover
+          const auto &other = parents[pick(parents.size())];
+          for (auto &[k, x] : v)
+            if (pick(2)) x = other.at(k);
+        }
+        v = mutate(v);
+        if (!space_.valid(p_, st_, v)) continue;
+        std::string s = params_string(v);
+        if (seen_.count(s) || proposed.count(s)) continue;
+        proposed.insert(s);
+        proposals.emplace_back(model_.predict(v), s);
+      }
+      if (proposals.empty()) break;
+      std::sort(proposals.begin(), proposals.end());
+      // The random proposal takes the last favourite's place when there are several.
+      const bool explore = trial_ % 3 == 2 && proposals.size() > 1;
+      const size_t favourites = std::min(proposals.size() - (explore ? 1 : 0),
+                                         explore ? std::max<size_t>(1, size_t(jobs_) - 1) : size_t(jobs_));
+      std::vector<Candidate> batch;
+      for (size_t i = 0; i < favourites; i++) batch.push_back({"dwconv", proposals[i].second, false});
+      if (explore) batch.push_back({"dwconv", proposals[favourites + pick(proposals.size() - favourites)].second, false});
+      const Anchored ms = anchored_measure(batch);
+      for (size_t i = 0; i < batch.size(); i++) {
+        seen_.insert(batch[i].params);
+        note_ok(batch[i], ms.ranked[i]);
+        record(batch[i], ms.raw[i], false, ms.default_us);
+      }
     }
   }
 
-  // Finalists + default re-measured interleaved, in several processes: noise does not pick the winner.
-  std::vector<Candidate> finals;
-  auto in_finals = [&](const std::string &params) {
-    return std::any_of(finals.begin(), finals.end(), [&](const Candidate &c) { return c.params == params; });
-  };
-  // (A point can be in `measured` more than once: resumed final records beside its first figure.)
-  for (size_t i = 0; i < measured.size() && (int)finals.size() < o.finalists; i++)
-    if (!in_finals(measured[i].second))
-      finals.push_back({"dwconv", measured[i].second, measured[i].second == dflt, measured[i].second == dflt && anchor_us > 0});
-  if (!in_finals(dflt)) finals.push_back({"dwconv", dflt, true, anchor_us > 0});
-  if (!at60_params.empty() && !in_finals(at60_params)) finals.push_back({"dwconv", at60_params, false});
-  // The autoscheduler baselines that ran, too: tuned vs autoscheduler then is a ratio measured
-  // in one interleaved run, like tuned vs default. Measured alone, in its own process minutes
-  // apart, a baseline's figure says little: batch8's Mullapudi2016 ran 14.3 GFLOP/s alone and
-  // 6.8 beside the default's 6.9; on a 12x12x24 shape it ran 6.3-6.7 in some processes and
-  // 12.8-13.6 in others (cause not found). Their share of the round comes on top of the budget.
-  MeasureOptions fmo = mo;
-  fmo.repeats = 11;
-  // The round is repeated in o.final_rounds processes (the finalists compiled again in each) and
-  // each point ranked by the median over the rounds of its time relative to the round's default
-  // (final_standings, as db distill ranks them): within one process the same code's speed
-  // relative to the default is steady, between processes it moves by several percent (mbv1_dw13's
-  // winner: 1.12, 1.20, 1.11, 1.08 in four). The baselines run in the first round only; the whole
-  // first round is one batch under one timeout: each baseline may take as long to schedule as it
-  // was allowed alone (Adams2019's default beam search took minutes on some shapes), so that a
-  // slow one cannot time the finalists out with it.
-  std::vector<json> final_records;
-  double round0_default_us = 0;
-  std::map<std::string, double> baseline_us;
-  bool emulated = false;
-  for (int round = 0; round < final_rounds; round++) {
-    std::vector<Candidate> batch = finals;
-    if (round == 0) {
-      for (const auto &[as, g] : res.autoscheduler_gflops)
-        if (g > 0) batch.push_back(baseline(as));
-    }
-    const size_t baselines = batch.size() - finals.size();
-    fmo.timeout_s = mo.timeout_s + double(baselines) * o.baseline_timeout_s;
-    const auto round_start = Clock::now();
-    std::vector<Measurement> fm = measure(p, batch, fmo);
-    res.baseline_s += std::chrono::duration<double>(Clock::now() - round_start).count() * double(baselines) /
-                      double(batch.size());
-    emulated = emulated || (!fm.empty() && fm[0].emulated);
-    double default_us = 0;
-    for (size_t i = 0; i < batch.size(); i++)
-      if (batch[i].is_default && fm[i].status == "ok") default_us = fm[i].median_us;
-    if (round == 0) round0_default_us = default_us;
-    for (size_t i = 0; i < batch.size(); i++) {
-      record(batch[i], fm[i], true, default_us);
-      if (batch[i].scheduler == "dwconv") final_records.push_back(db.records().back());
-      else if (fm[i].status == "ok") baseline_us[batch[i].scheduler] = fm[i].median_us;
-      else res.autoscheduler_gflops[batch[i].scheduler] = 0;
-    }
+  // The finalists: the best few, the default, and the best of the first 60 s (convergence).
+  std::vector<Candidate> finalists() const {
+    std::vector<Candidate> finals;
+    auto in_finals = [&](const std::string &params) {
+      return std::any_of(finals.begin(), finals.end(), [&](const Candidate &c) { return c.params == params; });
+    };
+    // (A point can be in measured_ more than once: resumed final records beside its first figure.)
+    for (size_t i = 0; i < measured_.size() && (int)finals.size() < o_.finalists; i++)
+      if (!in_finals(measured_[i].second))
+        finals.push_back({"dwconv", measured_[i].second, measured_[i].second == dflt_,
+                          measured_[i].second == dflt_ && anchor_us_ > 0});
+    if (!in_finals(dflt_)) finals.push_back({"dwconv", dflt_, true, anchor_us_ > 0});
+    if (!at60_params_.empty() && !in_finals(at60_params_)) finals.push_back({"dwconv", at60_params_, false});
+    return finals;
   }
-  conclude(final_records, round0_default_us, baseline_us);
-  res.emulated = emulated;
-  res.trials = trial;
-  return res;
+
+  // Phase 6: the finalists and the default re-measured interleaved, in final_rounds_ processes
+  // (compiled again in each); each point ranks by the median over the rounds of its time
+  // relative to the round's default (final_standings, as db distill ranks them), because within
+  // one process that ratio is steady and between processes it moves by several percent
+  // (docs/tuning.md, "that final round"). The autoscheduler baselines that ran join the first round,
+  // so that tuned vs autoscheduler is also a ratio of one interleaved run; that round is one
+  // batch under one timeout, each baseline allowed as long as it was alone.
+  void run_final_rounds() {
+    const std::vector<Candidate> finals = finalists();
+    MeasureOptions fmo = mo_;
+    fmo.repeats = 11;
+    std::vector<json> final_records;
+    double round0_default_us = 0;
+    std::map<std::string, double> baseline_us;
+    for (int round = 0; round < final_rounds_; round++) {
+      std::vector<Candidate> batch = finals;
+      if (round == 0)
+        for (const auto &[as, g] : res_.autoscheduler_gflops)
+          if (g > 0) batch.push_back(baseline(as));
+      const size_t baselines = batch.size() - finals.size();
+      fmo.timeout_s = mo_.timeout_s + double(baselines) * o_.baseline_timeout_s;
+      const auto round_start = Clock::now();
+      std::vector<Measurement> fm = measure(p_, batch, fmo);
+      res_.baseline_s += std::chrono::duration<double>(Clock::now() - round_start).count() * double(baselines) /
+                         double(batch.size());
+      res_.emulated = res_.emulated || (!fm.empty() && fm[0].emulated);
+      double default_us = 0;
+      for (size_t i = 0; i < batch.size(); i++)
+        if (batch[i].is_default && fm[i].status == "ok") default_us = fm[i].median_us;
+      if (round == 0) round0_default_us = default_us;
+      for (size_t i = 0; i < batch.size(); i++) {
+        record(batch[i], fm[i], true, default_us);
+        if (batch[i].scheduler == "dwconv") final_records.push_back(db_.records().back());
+        else if (fm[i].status == "ok") baseline_us[batch[i].scheduler] = fm[i].median_us;
+        else res_.autoscheduler_gflops[batch[i].scheduler] = 0;
+      }
+    }
+    conclude(final_records, round0_default_us, baseline_us);
+  }
+
+  // The result from final-round records (final_standings, as db distill ranks them), every
+  // figure on the scale of the default in the winner's standing round; baseline_us: the
+  // autoschedulers' times beside round0_default_us (the first round's default), put on that
+  // scale too. Without a standing (the default failed in every round): the fastest right one,
+  // unscaled.
+  void conclude(const std::vector<json> &final_records, double round0_default_us,
+                const std::map<std::string, double> &baseline_us) {
+    std::vector<const json *> ptrs;
+    for (const json &r : final_records) ptrs.push_back(&r);
+    const auto standings = final_standings(ptrs);
+    if (const FinalStanding *w = final_winner(standings)) {
+      res_.best_params = w->record->at("params");
+      res_.best_gflops = w->record->at("gflops").get<double>();
+      res_.default_gflops = res_.best_gflops * w->ratio;
+      auto at60 = standings.find(at60_params_);
+      if (at60 != standings.end()) res_.best_at_60s_gflops = res_.default_gflops / at60->second.ratio;
+      for (const auto &[as, us] : baseline_us)
+        res_.autoscheduler_gflops[as] = round0_default_us > 0 ? res_.default_gflops * round0_default_us / us : 0.0;
+      return;
+    }
+    for (const json &r : final_records)
+      if (r["status"] == "ok" && (res_.best_gflops == 0 || r["gflops"].get<double>() > res_.best_gflops)) {
+        res_.best_params = r["params"];
+        res_.best_gflops = r["gflops"];
+      }
+  }
+
+  // The workload and how it is tuned.
+  const dwconv_bench::NamedShape &shape_;
+  const dwconv::Problem &p_;
+  Db &db_;
+  const TuneOptions &o_;
+  const MeasureOptions &mo_;
+  const Progress &progress_;
+  const ParamSpace &space_;
+  const SpaceTarget st_;
+  const std::string key_;
+  const double flops_;
+  const std::string dflt_;  // the default's params, one spelling (keys in order)
+  const std::map<std::string, int> dflt_values_;
+  const int final_rounds_;
+  const long jobs_;
+  const std::string run_cpu_;
+
+  // What the run has learned.
+  Clock::time_point start_;  // of the search, moved past the autoscheduler baselines
+  TuneResult res_;
+  CostModel model_;
+  std::set<std::string> seen_;                             // params measured (or resumed)
+  std::vector<std::pair<double, std::string>> measured_;   // (median_us, params) of right ones, fastest first
+  std::vector<std::pair<double, std::string>> warm_;       // (GFLOP/s there, params) of earlier tunings
+  std::vector<json> resumed_finals_;                       // final-round records already in the database
+  std::set<std::string> have_baseline_;                    // autoschedulers this database has run
+  int trial_ = 0;
+  std::string at60_params_;  // the best of the first 60 s, re-measured with the finalists
+  double at60_us_ = 0;
+  double anchor_us_ = 0;     // the anchor's scale (the default's first figure); 0: no anchor
+  double cost_s_ = 0;        // seconds and waves the search's measurements took
+  int cost_n_ = 0;
+};
+
+}  // namespace
+
+TuneResult tune_workload(const dwconv_bench::NamedShape &shape, Db &db, const TuneOptions &o, const Progress &progress) {
+  return TuningRun(shape, db, o, progress).run();
 }
 
 }  // namespace dwconv_tuner
