@@ -141,8 +141,9 @@ class DwconvGenerator : public Halide::Generator<DwconvGenerator> {
     if (shape_fixed_) ctx.shape = &shape_;
     const Halide::Target t = get_target();
     if (t.has_gpu_feature()) {
-      if (!t.has_feature(Halide::Target::CUDA))
-        throw std::invalid_argument("dwconv: the only GPU schedule is CUDA, not " + t.to_string());
+      if (!t.has_feature(Halide::Target::CUDA) && !t.has_feature(Halide::Target::OpenCL))
+        throw std::invalid_argument("dwconv: the GPU schedule is for CUDA (and OpenCL, which checks it "
+                                    "without a GPU), not " + t.to_string());
       schedule_cuda(algo_, cuda_params_from_string(schedule_params, default_cuda_params(nullptr)),
                     ctx, t);
     } else if (t.arch == Halide::Target::ARM) {

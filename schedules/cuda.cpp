@@ -12,6 +12,10 @@
 // input is fetched from DRAM once (the block tile + L2), that warps touch contiguous channels
 // (coalesced), and that the taps of a thread reuse registers (tile_x x tile_y outputs per thread
 // share (tile-1)*stride + K columns/rows of input).
+// The same schedule compiles for OpenCL (gpu_blocks / gpu_threads / GPUShared are backend
+// neutral), so that the test suite runs it on any machine's OpenCL device, a CPU one included
+// (tests/gpu_schedule_test.cpp, Debian's pocl): its tiling, staging and barriers are checked
+// against the naive loop without a GPU.
 // Measured: nothing here (no GPU on the build machine); scripts/gpu-check measures GFLOP/s and
 // GB/s on bench/shapes.csv where a GPU exists, next to PyTorch's conv2d(groups=C) if present.
 #include "cuda.h"
@@ -62,8 +66,8 @@ int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int 
 
 void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx,
                    const Target &t) {
-  if (!t.has_feature(Target::CUDA))
-    throw std::invalid_argument("schedule_cuda needs a CUDA target, not " + t.to_string());
+  if (!t.has_feature(Target::CUDA) && !t.has_feature(Target::OpenCL))
+    throw std::invalid_argument("schedule_cuda needs a CUDA (or OpenCL) target, not " + t.to_string());
   if (p.co_per_thread < 1 || p.tile_x < 1 || p.tile_y < 1 || p.threads_co < 1 || p.threads_x < 1 ||
       p.threads_y < 1)
     throw std::invalid_argument("CUDA tile and block sizes must be >= 1");

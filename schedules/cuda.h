@@ -36,7 +36,8 @@ CudaParams default_cuda_params(const WorkloadShape *shape);
 // staging); the schedule rejects parameters whose worst served case exceeds 48 KiB.
 int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh);
 
-// Applies p to the algorithm for a CUDA target t (t.has_feature(Target::CUDA)).
+// Applies p to the algorithm for a CUDA target t, or an OpenCL one (the schedule's check on
+// machines without a GPU).
 void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx,
                    const Halide::Target &t);
 

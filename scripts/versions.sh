@@ -12,7 +12,9 @@ DWCONV_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev libxnnpack-dev libpthreadpool-dev
   g++-aarch64-linux-gnu qemu-user llvm-14
-  openssh-server openssh-client nlohmann-json3-dev
+  openssh-server openssh-client nlohmann-json3-dev libcli11-dev
   # the Slurm test of sharded tuning starts its own daemons with these (tests/slurm_test.sh)
   slurm-wlm munge
+  # an OpenCL device on the CPU, which runs the GPU schedule in the tests (gpu_schedule_test.cpp)
+  pocl-opencl-icd
 )

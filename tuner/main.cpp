@@ -47,105 +47,6 @@ commands:
 dwconv and Halide and the source commit.
 )";
 
-const char *kTuneUsage = R"(usage: dwconv tune --shapes FILE --db PATH [options]
-
-Measures, for each workload (shape) of FILE, the heuristic default schedule, Halide's
-autoschedulers (once per database), then a coordinate descent and a seeded evolutionary search
-ranked by a cost model; every candidate is checked against the naive loop before it is timed;
-the best few are re-measured interleaved with the default at the end, in --final-rounds
-processes, and ranked by their median time relative to it.
-
-options:
-  --shapes FILE          CSV: name,N,H,W,C,M,KH,KW,stride,dilation,padding[,origin]
-  --db PATH              tuning database (JSON lines; created if missing; appended to); Halide's
-                         compiler warnings go to PATH.halide.log, not the terminal
-  --target T             Halide target the candidates are built for (default host: this
-                         machine). Its schedule family (x86, arm_neon, cuda) sets the search
-                         space, the cost model's prior and the autoscheduler baselines
-                         (CPU: Mullapudi2016, Adams2019, Li2018; CUDA: Anderson2021, Li2018).
-                         arm-64-linux needs --runner; a CUDA target runs on this machine's GPU
-                         unless --runner ssh://... names a GPU machine
-  --budget-seconds S     total search time over all workloads of this shard (default 600);
-                         the autoscheduler baselines (once per database) come on top
-  --seed N               seed of the search (default 1): same seed, same proposals
-  --threads N            thread count the candidates are measured with (default 1)
-  --resume               continue from the candidates already in --db
-  --shard i/n            tune only workloads with index % n == i (0 <= i < n)
-  --distill OUT          also write the best-per-workload file to OUT (atomically)
-  --warm-start PATH      start from an earlier tuning (a database or a distilled file; repeatable):
-                         its best points for the same workload, target and thread count (at most
-                         3) are measured again beside the default and the search starts from the
-                         fastest; records of other dwconv commits in --db seed it the same way
-  --no-autoschedulers    skip the autoscheduler baselines
-  --autoscheduler-param NAME.key=value
-                         a parameter of one autoscheduler baseline (repeatable), recorded in its
-                         params; e.g. Adams2019.beam_size=1 (greedy: its default beam search of
-                         32 can take minutes a shape, docs/tuning.md)
-  --baseline-timeout S   seconds one autoscheduler baseline may take, scheduling included
-                         (default 180; a baseline past it is recorded as a timeout)
-  --final-rounds K       the final round (the best few, the default, the best of the first
-                         60 s) is repeated in K processes, compiled again in each (default 3):
-                         each point ranks by the median over the rounds of its time relative to
-                         the round's default; the baselines run in the first round only
-  --build-jobs N         candidates compiled at once, one per thread (default: one per CPU);
-                         a batch is timed after all of it is built, never during a compile.
-                         The search measures this many candidates a round, so the same seed
-                         proposes the same candidates only with the same N
-  --json                 one JSON object per measurement on stdout
-  --rotate-mib X         time over copies of input/output of about X MiB (default 0: one warm
-                         buffer, as the benchmark; 16: data from DRAM)
-  --output-offset B      the output starts B bytes past a 4 KiB boundary after the input
-                         (default 0, as separate large allocations get; see bench_data.h)
-  --runner ssh://[user@]host[:port]
-                         run candidates on that machine: they are AOT-compiled here (for
-                         --target), linked into shared libraries and run there by dwconv_runner
-                         (copied along; no Halide needed there). Default: a child process here.
-  --runner qemu          aarch64 candidates under qemu-aarch64 here, by the aarch64 build's
-                         dwconv_runner: each is checked against the naive loop, but its times
-                         are recorded as "timing": "emulated" and never distilled
-  --runner local         AOT candidates run here by dwconv_runner (CUDA: this machine's GPU)
-  --ssh-option OPT       extra ssh option (repeatable), e.g. --ssh-option -i --ssh-option KEY
-  --runner-binary PATH   dwconv_runner built for the remote machine (default: this build's)
-  --linker CXX           links candidate objects for the remote machine (default c++;
-                         aarch64-linux-gnu-g++ for --target arm-64-linux)
-)";
-
-const char *kDbUsage = R"(usage:
-  dwconv db check PATH            validate every record (exit 1 and name file:line if not)
-  dwconv db merge A B [...] -o C  union of databases (all validated first), written atomically
-  dwconv db distill DB -o OUT     best schedule per workload, the file the build reads
-  dwconv db prune DB [...] -o OUT keep only the records distill reads: per workload, target,
-                                  thread count and CPU those of the dwconv commit that measured
-                                  it last (older commits' records go); written atomically
-)";
-
-const char *kInfoUsage = R"(usage: dwconv info SHAPE [--shapes FILE]
-SHAPE is a shape name from FILE (default bench/shapes.csv) or N,H,W,C,M,KH,KW,stride,dilation,padding.
-Prints the workload key, the kernel this build picks on this CPU, and why.
-)";
-
-const char *kMeasureUsage = R"(usage: dwconv measure SHAPE [options]
-SHAPE is a shape name from --shapes (default bench/shapes.csv) or N,H,W,C,M,KH,KW,stride,dilation,padding.
-Builds each candidate with the JIT (as dwconv tune does), checks it against the naive loop and
-times all of them interleaved; prints GFLOP/s (median, min-max). With no --params: the default.
-
-options:
-  --params P        schedule parameters "key=value,..." over this shape's heuristic default
-                    (repeatable; "" = the default itself)
-  --scheduler NAME  an autoscheduler baseline (Mullapudi2016, Adams2019, Li2018; repeatable)
-  --threads N       thread count (default 1)
-  --target T        Halide target to compile for (default: this host's)
-  --runtime-stride  stride, dilation and extents as runtime values (as in the general kernels); by
-                    default they are fixed at compile time, as in the tuned kernels
-  --repeats N       timed samples per candidate (default 15)
-  --rotate-mib X    rotate over copies of input/output of about X MiB (default 0: one buffer,
-                    warm, as the benchmark does; 16 = data from DRAM)
-  --output-offset B the output starts B bytes past a 4 KiB boundary after the input (default 0)
-  --asm PREFIX      write candidate i's assembly and lowered statement to PREFIX<i>.s, .stmt
-  --runner, --ssh-option, --runner-binary, --linker, --build-jobs   as for dwconv tune
-  --shapes FILE     where SHAPE names come from
-)";
-
 // Where candidates for `target` run when the command line does not say, and with what they are
 // linked and run: x86 targets in a JIT child here (one this CPU lacks features for fails to
 // compile, recorded as such); CUDA targets on this machine's GPU
@@ -214,7 +115,7 @@ bool load_warm_start(const std::string &path, std::vector<json> *out, std::strin
 
 int cmd_tune(int argc, char **argv) {
   if (has_help(argc, argv)) {
-    std::cout << kTuneUsage;
+    std::cout << tune_help();
     return 0;
   }
   TuneArgs args = parse_tune_args(argc, argv);
@@ -317,28 +218,23 @@ int cmd_tune(int argc, char **argv) {
 
 int cmd_db(int argc, char **argv) {
   if (argc < 1 || has_help(argc, argv)) {
-    std::cout << kDbUsage;
+    std::cout << db_help();
     return argc < 1 ? 1 : 0;
   }
-  std::string sub = argv[0];
+  const DbArgs args = parse_db_args(argc, argv);
+  const std::string &sub = args.command;
+  const std::vector<std::string> &inputs = args.inputs;
+  const std::string &out = args.output;
   std::string err;
   if (sub == "check") {
-    if (argc != 2) throw std::invalid_argument("usage: dwconv db check PATH");
     Db db;
-    if (!Db::load(argv[1], &db, &err, /*allow_missing=*/false)) {
+    if (!Db::load(inputs[0], &db, &err, /*allow_missing=*/false)) {
       std::cerr << "dwconv db check: " << err << "\n";
       return 1;
     }
-    std::printf("%s: %zu valid records\n", argv[1], db.records().size());
+    std::printf("%s: %zu valid records\n", inputs[0].c_str(), db.records().size());
     return 0;
   }
-  std::vector<std::string> inputs;
-  std::string out;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
-    else inputs.push_back(argv[i]);
-  }
-  if (out.empty() || inputs.empty()) throw std::invalid_argument("usage: dwconv db " + sub + " INPUT... -o OUT");
   std::vector<json> all;
   std::set<std::string> keys;
   for (const auto &in : inputs) {
@@ -355,11 +251,9 @@ int cmd_db(int argc, char **argv) {
     for (const json &r : all) text += r.dump() + "\n";
   } else if (sub == "distill") {
     text = distill(all).dump(1) + "\n";
-  } else if (sub == "prune") {
+  } else {  // prune (parse_db_args knows no other)
     all = prune(all);
     for (const json &r : all) text += r.dump() + "\n";
-  } else {
-    throw std::invalid_argument("unknown db command '" + sub + "' (check, merge, distill, prune)");
   }
   if (!write_atomic(out, text, &err)) {
     std::cerr << "dwconv db " << sub << ": " << err << "\n";
@@ -399,13 +293,11 @@ dwconv::Problem parse_shape(const std::string &spec, const std::string &shapes_p
 
 int cmd_info(int argc, char **argv) {
   if (argc < 1 || has_help(argc, argv)) {
-    std::cout << kInfoUsage;
+    std::cout << info_help();
     return argc < 1 ? 1 : 0;
   }
-  std::string shapes_path = tool_paths().shapes_csv, spec = argv[0];
-  for (int i = 1; i + 1 < argc; i++)
-    if (!std::strcmp(argv[i], "--shapes")) shapes_path = argv[++i];
-  dwconv::Problem p = parse_shape(spec, shapes_path);
+  const InfoArgs args = parse_info_args(argc, argv, tool_paths().shapes_csv);
+  dwconv::Problem p = parse_shape(args.spec, args.shapes_path);
   dwconv::Plan plan;
   dwconv::Status s = dwconv::Plan::create(p, &plan);
   if (!s.ok()) {
@@ -421,7 +313,7 @@ int cmd_info(int argc, char **argv) {
 
 int cmd_measure(int argc, char **argv) {
   if (argc < 1 || has_help(argc, argv)) {
-    std::cout << kMeasureUsage;
+    std::cout << measure_help();
     return argc < 1 ? 1 : 0;
   }
   MeasureArgs args = parse_measure_args(argc, argv, tool_paths().shapes_csv);
