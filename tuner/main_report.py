@@ -4,11 +4,14 @@ autoschedulers, all measured by the tuner at 1 thread, the finalists interleaved
 tuned build stands against its general kernels (what the shape runs without a kernel of its own)
 and the peers (bench/report.py's report.json, one interleaved run).
 
-usage: main_report.py DISTILLED.json REPORT.json SHAPES.csv [TARGET]
+usage: main_report.py DISTILLED.json REPORT.json SHAPES.csv DWCONV [TARGET]
+DWCONV: the dwconv command, which names each shape's workload key (`dwconv info`), so that this
+script does not re-derive the key or TensorFlow's padding rule.
 TARGET: the entries of that target only (e.g. x86-64-avx2, this machine's ISA level); default all.
 """
 import json
 import math
+import subprocess
 import sys
 
 
@@ -17,21 +20,14 @@ def geomean(xs):
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
 
 
-def workload_key(row):
-    """dwconv::workload_key() of a shapes.csv row (TensorFlow SAME/VALID padding resolved)."""
-    _, n, h, w, c, m, kh, kw, st, dil = row[:10]
-    n, h, w, c, m, kh, kw, st, dil = map(int, (n, h, w, c, m, kh, kw, st, dil))
-    pads = []
-    for size, k in ((h, kh), (w, kw)):
-        ek = (k - 1) * dil + 1
-        if row[10] == "SAME":
-            out = (size + st - 1) // st
-            total = max((out - 1) * st + ek - size, 0)
-            pads.append((total // 2, total - total // 2))
-        else:
-            pads.append((0, 0))
-    (pt, pb), (pl, pr) = pads
-    return f"n{n}_h{h}_w{w}_c{c}_m{m}_k{kh}x{kw}_s{st}x{st}_d{dil}x{dil}_p{pt}.{pb}.{pl}.{pr}"
+def workload_key(dwconv, name, shapes_csv):
+    """dwconv::workload_key() of a shape of shapes_csv, as `dwconv info` prints it."""
+    out = subprocess.run([dwconv, "info", name, "--shapes", shapes_csv], check=True, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("workload:"):
+            return line.split(":", 1)[1].strip()
+    raise RuntimeError(f"dwconv info {name} printed no workload key:\n{out}")
 
 
 def shape_rows(path):
@@ -40,8 +36,8 @@ def shape_rows(path):
 
 
 def main():
-    distilled, report, shapes_csv = sys.argv[1:4]
-    target = sys.argv[4] if len(sys.argv) > 4 else None
+    distilled, report, shapes_csv, dwconv = sys.argv[1:5]
+    target = sys.argv[5] if len(sys.argv) > 5 else None
     entries = {e["workload"]: e for e in json.load(open(distilled))["entries"]
                if e["threads"] == 1 and (target is None or e["target"] == target)}
     results = json.load(open(report))["results"]
@@ -56,7 +52,7 @@ def main():
     g_def, g_as, g_peer, g_gen, g_gen_peer = [], [], [], [], []
     for row in rows:
         name = row[0]
-        e = entries.get(workload_key(row))
+        e = entries.get(workload_key(dwconv, name, shapes_csv))
         d = e["default_gflops"] if e else None
         t = e["gflops"] if e else None
         aut = e.get("autoschedulers", {}) if e else {}
