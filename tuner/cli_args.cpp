@@ -53,14 +53,21 @@ class Command {
   // An option with a number of type T in [lo, hi], stored in `out`.
   template <class T, class Out>
   void number(const std::string &flag, const std::string &type, Out &out, T lo, T hi, const std::string &desc) {
-    app_.add_option_function<std::string>(
-            flag, [&out, flag, lo, hi](const std::string &v) { out = static_cast<Out>(number_flag<T>(flag, v, lo, hi)); },
-            desc)
-        ->type_name(type);
+    custom(flag, type, [&out, flag, lo, hi](const std::string &v) { out = static_cast<Out>(number_flag<T>(flag, v, lo, hi)); },
+           desc);
   }
   // An option with a text value.
   void text(const std::string &flag, const std::string &type, std::string &out, const std::string &desc) {
     app_.add_option(flag, out, desc)->type_name(type);
+  }
+  // An option whose value `take` parses and stores (throwing std::invalid_argument to refuse it).
+  void custom(const std::string &flag, const std::string &type, std::function<void(const std::string &)> take,
+              const std::string &desc) {
+    app_.add_option_function<std::string>(flag, std::move(take), desc)->type_name(type);
+  }
+  // --target: "host" or a Halide target string, into `out`.
+  void target(std::string &out, const std::string &desc) {
+    custom("--target", "T", [&out](const std::string &v) { out = target_flag(v); }, desc);
   }
   // A repeatable option: `take` is called with each value, in the order given.
   void each(const std::string &flag, const std::string &type, std::function<void(const std::string &)> take,
@@ -133,17 +140,14 @@ void add_measure_options(Command &c, MeasureOptions &m) {
   c.number<double>("--rotate-mib", "X", m.rotate_mib, 0, 65536,
                    "time over copies of input/output of about X MiB (default 0: one warm buffer, as the benchmark; "
                    "16: data from DRAM)");
-  c.app()
-      .add_option_function<std::string>(
-          "--output-offset",
-          [&m](const std::string &v) {
-            m.output_offset = number_flag<size_t>("--output-offset", v, 0, 4092);
-            if (m.output_offset % sizeof(float) != 0)
-              throw std::invalid_argument("--output-offset must be a multiple of 4 bytes, got " + v);
-          },
-          "the output starts B bytes past a 4 KiB boundary after the input (a multiple of 4; default 0, as "
-          "separate large allocations get; see bench_data.h)")
-      ->type_name("B");
+  c.custom("--output-offset", "B",
+           [&m](const std::string &v) {
+             m.output_offset = number_flag<size_t>("--output-offset", v, 0, 4092);
+             if (m.output_offset % sizeof(float) != 0)
+               throw std::invalid_argument("--output-offset must be a multiple of 4 bytes, got " + v);
+           },
+           "the output starts B bytes past a 4 KiB boundary after the input (a multiple of 4; default 0, as "
+           "separate large allocations get; see bench_data.h)");
   c.number<int>("--build-jobs", "N", m.build_jobs, 1, 1024,
                 "candidates compiled at once, one per thread (default: one per CPU); a batch is timed after all of "
                 "it is built, never during a compile. The search measures this many candidates a round, so the "
@@ -177,15 +181,11 @@ void declare_tune(Command &c, TuneArgs &t) {
   c.text("--db", "PATH", t.db_path,
          "tuning database (JSON lines; created if missing; appended to); Halide's compiler warnings go to "
          "PATH.halide.log, not the terminal (required)");
-  c.app()
-      .add_option_function<std::string>("--target", [&t](const std::string &v) { t.target = target_flag(v); },
-                                        "Halide target the candidates are built for (default host: this machine). "
-                                        "Its schedule family (x86, arm_neon, cuda) sets the search space, the cost "
-                                        "model's prior and the autoscheduler baselines (CPU: Mullapudi2016, "
-                                        "Adams2019, Li2018; CUDA: Anderson2021, Li2018). arm-64-linux needs "
-                                        "--runner; a CUDA target runs on this machine's GPU unless --runner "
-                                        "ssh://... names a GPU machine")
-      ->type_name("T");
+  c.target(t.target,
+           "Halide target the candidates are built for (default host: this machine). Its schedule family (x86, "
+           "arm_neon, cuda) sets the search space, the cost model's prior and the autoscheduler baselines (CPU: "
+           "Mullapudi2016, Adams2019, Li2018; CUDA: Anderson2021, Li2018). arm-64-linux needs --runner; a CUDA "
+           "target runs on this machine's GPU unless --runner ssh://... names a GPU machine");
   c.number<double>("--budget-seconds", "S", t.budget_s, 1, 1e7,
                    "total search time over all workloads of this shard (default 600); the autoscheduler baselines "
                    "(once per database) come on top");
@@ -194,17 +194,14 @@ void declare_tune(Command &c, TuneArgs &t) {
   c.number<int>("--threads", "N", o.measure.threads, 1, dwconv::kMaxThreads,
                 "thread count the candidates are measured with (default 1)");
   c.flag("--resume", [&o] { o.resume = true; }, "continue from the candidates already in --db");
-  c.app()
-      .add_option_function<std::string>(
-          "--shard",
-          [&t](const std::string &s) {
-            const size_t slash = s.find('/');
-            if (slash == std::string::npos) throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + s + "'");
-            t.shard_n = number_flag<int>("--shard's n", s.substr(slash + 1), 1, 1 << 20);
-            t.shard_i = number_flag<int>("--shard's i", s.substr(0, slash), 0, t.shard_n - 1);
-          },
-          "tune only workloads with index % n == i (0 <= i < n)")
-      ->type_name("i/n");
+  c.custom("--shard", "i/n",
+           [&t](const std::string &s) {
+             const size_t slash = s.find('/');
+             if (slash == std::string::npos) throw std::invalid_argument("--shard must be i/n with 0 <= i < n, got '" + s + "'");
+             t.shard_n = number_flag<int>("--shard's n", s.substr(slash + 1), 1, 1 << 20);
+             t.shard_i = number_flag<int>("--shard's i", s.substr(0, slash), 0, t.shard_n - 1);
+           },
+           "tune only workloads with index % n == i (0 <= i < n)");
   c.text("--distill", "OUT", t.distill_out, "also write the best-per-workload file to OUT (atomically)");
   c.each("--warm-start", "PATH", [&t](const std::string &v) { t.warm_paths.push_back(v); },
          "start from an earlier tuning (a database or a distilled file; repeatable): its best points for the "
@@ -247,10 +244,7 @@ void declare_measure(Command &c, MeasureArgs &m) {
   c.each("--scheduler", "NAME", [&m](const std::string &v) { m.candidates.push_back(Candidate{v, "", false}); },
          "an autoscheduler baseline (Mullapudi2016, Adams2019, Li2018; repeatable)");
   c.number<int>("--threads", "N", o.threads, 1, dwconv::kMaxThreads, "thread count (default 1)");
-  c.app()
-      .add_option_function<std::string>("--target", [&m](const std::string &v) { m.target = target_flag(v); },
-                                        "Halide target to compile for (default: this host's)")
-      ->type_name("T");
+  c.target(m.target, "Halide target to compile for (default: this host's)");
   c.flag("--runtime-stride", [&o] { o.fix_workload = false; },
          "stride, dilation and extents as runtime values (as in the general kernels); by default they are fixed "
          "at compile time, as in the tuned kernels");

@@ -92,16 +92,14 @@ _params_cache = {}
 
 
 def _cached_params(strides, padding, dilations, activation, num_threads):
-    key = (strides, padding, dilations, activation, num_threads)
-    try:
-        return _params_cache[key]
-    except KeyError:
+    # Keyed by the arguments' repr, not their values: 1.0 == 1 == True, but only 1 is a valid stride.
+    key = repr((strides, padding, dilations, activation, num_threads))
+    params = _params_cache.get(key)
+    if params is None:
         params = _params(strides, padding, dilations, activation, num_threads)
         if len(_params_cache) < 256:
             _params_cache[key] = params
-        return params
-    except TypeError:  # lists: not hashable
-        return _params(strides, padding, dilations, activation, num_threads)
+    return params
 
 
 def _tensor(value):

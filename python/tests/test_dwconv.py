@@ -154,6 +154,9 @@ def test_bad_arguments_raise_with_the_reason_and_write_nothing():
     expect_error(ValueError, "padding", x, w, padding=[[1, 1], [1, 1], [1, 1]])
     expect_error(ValueError, "strides", x, w, strides=[2, 2, 2, 2])
     expect_error(TypeError, "integer", x, w, strides=1.5)
+    dwconv.depthwise_conv2d(x, w, strides=1)  # cached: the same value as a float must still be refused
+    expect_error(TypeError, "integer", x, w, strides=1.0)
+    expect_error(TypeError, "integer", x, w, strides=True)
     expect_error(ValueError, "bias", x, w, bias=rand(rng, 5))
     expect_error(ValueError, "activation", x, w, activation="gelu")
     expect_error(ValueError, "height H must be >= 1", np.zeros((1, 0, 8, 4), np.float32), w)
