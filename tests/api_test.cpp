@@ -545,28 +545,30 @@ void naive_call(const dwconv::Problem &p, const dwconv::detail::KernelCall &c, c
       for (int64_t x = 0; x < ov.extent[1]; x++)
         for (int64_t co = 0; co < ov.extent[0]; co++) {
           double acc = 0;
-          for (int64_t ky = 0; ky < p.filter.kh; ky++)
-            for (int64_t kx = 0; kx < p.filter.kw; kx++) {
+          for (int64_t ky = 0; ky < c.kernel_h; ky++)
+            for (int64_t kx = 0; kx < c.kernel_w; kx++) {
               const int64_t iy = y * c.stride_y - c.pad_top + ky * c.dilation_y;
               const int64_t ix = x * c.stride_x - c.pad_left + kx * c.dilation_x;
               if (iy < 0 || iy >= iv.extent[2] || ix < 0 || ix >= iv.extent[1]) continue;
               acc += double(in[iv.offset + co / m + ix * iv.stride[1] + iy * iv.stride[2] + n * iv.stride[3]]) *
-                     filter[(ky * p.filter.kw + kx) * cm + c.channel_first * m + co];
+                     filter[c.filter_offset + (ky * p.filter.kw + kx) * cm + c.channel_first * m + co];
             }
           (*out)[ov.offset + co + x * ov.stride[1] + y * ov.stride[2] + n * ov.stride[3]] = float(acc);
         }
 }
 
-// A general kernel's calls (channel blocks x dilation phases) compute exactly the problem:
-// the naive loop run call by call on their views matches it on the whole tensors, every output
-// element written; and a dilation that is a multiple of the stride (up to the phase limit, on
-// an input of at least d) runs at dilation 1 unless the kernel family has a branch for it.
+// A general kernel's calls (channel blocks x dilation phases, on the filter window that reaches
+// the input) compute exactly the problem: the naive loop run call by call on their views
+// matches it on the whole tensors, every output element written; and a dilation that is a
+// multiple of the stride (up to the phase limit, on an input of at least d) runs at dilation 1
+// unless the kernel family has a branch for it.
 TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
   std::mt19937_64 rng(7);
-  int cut = 0;
-  for (int i = 0; i < 600; i++) {
+  int cut = 0, windowed = 0, empty = 0;
+  for (int i = 0; i < 800; i++) {
     dwconv_test::Spec s = dwconv_test::random_spec(rng);
     s.dh = 1 + int(rng() % 8), s.dw = 1 + int(rng() % 8);
+    if (i % 4 == 0) s.dh *= 1 + int(rng() % 6), s.dw *= 1 + int(rng() % 6);  // windows smaller than the filter
     s.bias = false, s.act = dwconv::Activation::kNone;
     dwconv::Problem p;
     if (!dwconv_test::make_problem(s, &p)) continue;
@@ -576,10 +578,17 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
     ASSERT_TRUE(dwconv::resolve_padding(p.input, p.filter, p.params, &pad).ok());
     const char *family = rng() % 2 ? "x86" : "arm_neon";
     SCOPED_TRACE(family);
-    const std::vector<dwconv::detail::KernelCall> calls = dwconv::detail::general_kernel_calls(p, pad, family, lanes);
+    const dwconv::detail::FilterWindow w = dwconv::detail::reaching_window(p, pad);
+    windowed += !dwconv::detail::is_whole_filter(w, p);
+    empty += w.empty();
     dwconv_test::Tensors t(p, i);
     std::vector<float> ref = t.output, got = t.output;
     ASSERT_TRUE(dwconv::reference_depthwise_conv2d(p, t.input.data(), t.filter.data(), nullptr, ref.data()).ok());
+    if (w.empty()) {  // every output reads only padding
+      for (float v : ref) ASSERT_TRUE(v == 0.0f || v == dwconv_test::Tensors::kSentinel);
+      continue;
+    }
+    const std::vector<dwconv::detail::KernelCall> calls = dwconv::detail::general_kernel_calls(p, pad, w, family, lanes);
     std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
     for (const auto &c : calls) naive_call(p, c, t.input, t.filter, &got);
     // Outside the output's elements (strided gaps) only the reference's sentinel is compared.
@@ -590,12 +599,126 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
     const dwconv::ConvParams &q = p.params;
     const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
                             dwconv::general_branch_for(family, q.stride_h, q.dilation_h);
+    // The rows the window reads: from its first tap's position for the first output on.
+    const int64_t rows_read = p.input.h - std::max<int64_t>(0, w.rows.first * q.dilation_h - pad.top);
     const bool rows_cut = !own_branch && q.dilation_h > 1 && q.dilation_h % q.stride_h == 0 &&
-                          q.dilation_h <= dwconv::detail::kMaxDilationPhases && p.input.h >= q.dilation_h;
+                          q.dilation_h <= dwconv::detail::kMaxDilationPhases && rows_read >= q.dilation_h;
     for (const auto &c : calls) EXPECT_EQ(c.dilation_y, rows_cut ? 1 : p.params.dilation_h);
     cut += rows_cut;
   }
-  EXPECT_GT(cut, 50);  // the random problems exercise the phases
+  EXPECT_GT(cut, 50);  // the random problems exercise the phases and the windows
+  EXPECT_GT(windowed, 50);
+  EXPECT_GT(empty, 5);
+}
+
+// The window is exactly the taps from the first to the last one that reads the input for some
+// output (brute force over the outputs).
+TEST(FilterWindow, FromTheFirstToTheLastTapThatReadsTheInput) {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20000; i++) {
+    const int64_t in = 1 + rng() % 12, k = 1 + rng() % 7, s = 1 + rng() % 4, d = 1 + rng() % 20;
+    const int64_t out = 1 + rng() % 12, pad = int64_t(rng() % 40);
+    int64_t first = -1, last = -1;
+    for (int64_t t = 0; t < k; t++)
+      for (int64_t o = 0; o < out; o++) {
+        const int64_t x = o * s + t * d - pad;
+        if (x < 0 || x >= in) continue;
+        if (first < 0) first = t;
+        last = t;
+      }
+    const dwconv::detail::TapWindow w = dwconv::detail::reaching_taps(in, out, k, s, d, pad);
+    SCOPED_TRACE("in " + std::to_string(in) + " out " + std::to_string(out) + " k " + std::to_string(k) + " s " +
+                 std::to_string(s) + " d " + std::to_string(d) + " pad " + std::to_string(pad));
+    if (first < 0) {
+      ASSERT_EQ(w.count, 0);
+    } else {
+      ASSERT_EQ(w.first, first);
+      ASSERT_EQ(w.count, last - first + 1);
+    }
+  }
+}
+
+// Problems whose filter reaches the input only through a smaller window run that window on
+// the general kernels, through Plan (every kernel variant the window selects), and match the
+// naive loop; per-workload kernels and kernels chosen by name keep the whole filter.
+TEST(FilterWindow, PlansRunTheWindowAndMatchTheNaiveLoop) {
+  std::mt19937_64 rng(5);
+  int windowed = 0, empty = 0;
+  std::set<std::string> kernels;
+  for (int i = 0; i < 300; i++) {
+    Spec s = dwconv_test::random_spec(rng);
+    s.h = 1 + int(rng() % 9), s.w = 1 + int(rng() % 9);
+    s.dh = 2 + int(rng() % 30), s.dw = 2 + int(rng() % 30);
+    Problem p;
+    if (!dwconv_test::make_problem(s, &p)) continue;
+    SCOPED_TRACE(s.describe());
+    Plan plan;
+    ASSERT_TRUE(Plan::create(p, &plan).ok());
+    const bool is_windowed = plan.selection_reason().find("only filter rows") == 0;
+    const bool is_empty = plan.selection_reason().find("no filter tap") == 0;
+    windowed += is_windowed, empty += is_empty;
+    if (is_windowed) kernels.insert(plan.kernel_name());
+    if (is_empty) EXPECT_STREQ(plan.kernel_name(), "none");
+    ASSERT_EQ(dwconv_test::check_against_reference(p, "", 100 + i), "");
+  }
+  EXPECT_GT(windowed, 60);
+  EXPECT_GT(empty, 5);
+  EXPECT_GE(kernels.size(), 3u);  // M = 1 / 2 / any
+}
+
+// A 3x3 filter at dilation 24 on a 16x16 image is a 1x1 convolution (its centre tap).
+TEST(FilterWindow, LargeDilationOnASmallImageRunsItsCentreTap) {
+  Spec s;
+  s.h = 16, s.w = 16, s.c = 32, s.dh = 24, s.dw = 24;
+  const Problem p = problem_of(s);
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  EXPECT_EQ(plan.selection_reason().find("only filter rows 1..1 and columns 1..1 of the 3x3 filter ever read "
+                                         "the input (the others read padding for every output): runs that 1x1 window; "),
+            0u)
+      << plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 9), "");
+}
+
+// fuzz_api's finding: no tap of a dilation-460032 dimension reads the 3-pixel input. The output
+// is the activation of the bias, computed without staging the dilated filter's extent.
+TEST(FilterWindow, NoTapReachesTheInputLeavesTheActivatedBias) {
+  Spec s;
+  s.n = 10, s.h = 6, s.w = 3, s.c = 7, s.m = 5, s.kh = 3, s.kw = 2, s.sh = 1, s.sw = 5, s.dh = 9, s.dw = 460032;
+  s.bias = true, s.act = Activation::kRelu6;
+  const Problem p = problem_of(s);
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  EXPECT_STREQ(plan.kernel_name(), "none");
+  dwconv_test::Tensors t(p, 4);
+  ASSERT_TRUE(plan.run(t.input.data(), t.filter.data(), t.bias_ptr(), t.output.data()).ok());
+  for (int64_t i = 0; i < int64_t(t.output.size()); i++)
+    ASSERT_EQ(t.output[i], std::min(std::max(t.bias[i % (7 * 5)], 0.0f), 6.0f)) << i;
+  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 4), "");
+}
+
+// A tap outside the window adds 0 * w, which is NaN for an infinite or NaN w, as in the naive
+// loop and TensorFlow, whatever the activation.
+TEST(FilterWindow, NonFiniteTapOutsideTheWindowMakesNaNAsTheNaiveLoopDoes) {
+  for (float special : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    for (int dw : {24, 40000}) {
+      Spec s;
+      s.h = 5, s.w = 5, s.c = 19, s.m = 3, s.dh = 24, s.dw = dw;
+      s.act = dw == 24 ? Activation::kRelu6 : Activation::kNone;  // 40000: no column tap reaches
+      const Problem p = problem_of(s);
+      SCOPED_TRACE(s.describe());
+      Plan plan;
+      ASSERT_TRUE(Plan::create(p, &plan).ok());
+      dwconv_test::Tensors t(p, 6);
+      t.filter[4 * 19 * 3 + 2] = 1.0f;                // the centre tap: finite, inside
+      t.filter[0 * 19 * 3 + 2 * 3 + 1] = special;     // tap (0, 0), channel 2, m 1: outside
+      ASSERT_TRUE(plan.run(t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
+      int nans = 0;
+      for (int64_t i = 0; i < int64_t(t.output.size()); i++) nans += std::isnan(t.output[i]);
+      EXPECT_EQ(nans, 25);  // output channel 2 * 3 + 1 of every pixel
+      EXPECT_TRUE(check_against_reference(p, t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
+    }
+  }
 }
 
 TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {

@@ -238,6 +238,9 @@ Plan &Plan::operator=(Plan &&other) noexcept {
     problem_ = other.problem_;
     padding_ = other.padding_;
     kernel_ = other.kernel_;
+    windowed_ = other.windowed_;
+    std::copy(other.window_, other.window_ + 4, window_);
+    window_kernel_ = other.window_kernel_;
     reason_ = std::move(other.reason_);
     zero_bias_ = std::move(other.zero_bias_);
     other.kernel_ = -1;  // its zero bias is gone with the move: it must not run
@@ -253,8 +256,47 @@ Status Plan::create_general(const Problem &problem, Plan *plan) {
   Status s = create_with_kernel(problem, "", plan);
   if (s.ok()) {
     plan->kernel_ = detail::select_kernel(problem, &plan->reason_, /*general_only=*/true);
+    plan->fit_window();
   }
   return s;
+}
+
+namespace {
+
+detail::FilterWindow window_of(const int64_t w[4]) { return {{w[0], w[1]}, {w[2], w[3]}}; }
+
+std::string describe_window(const detail::FilterWindow &w, const FilterShape &f) {
+  auto range = [](detail::TapWindow t) {
+    return std::to_string(t.first) + ".." + std::to_string(t.first + t.count - 1);
+  };
+  return "only filter rows " + range(w.rows) + " and columns " + range(w.cols) + " of the " + std::to_string(f.kh) +
+         "x" + std::to_string(f.kw) + " filter ever read the input (the others read padding for every output)";
+}
+
+}  // namespace
+
+// A general kernel's problem whose reaching taps are a smaller window of the filter runs on
+// that window: its cost follows the taps that read data, where the whole filter's dilated
+// extent can dwarf the input (a 3x3 filter at dilation 24 on a 16x16 image is a 1x1
+// convolution). Per-workload kernels keep the whole filter: the build asked for them.
+void Plan::fit_window() {
+  windowed_ = false, window_kernel_ = -1;
+  if (detail::kernel_kind(detail::kernel(kernel_)) != KernelKind::kGeneral) return;
+  const detail::FilterWindow w = detail::reaching_window(problem_, padding_);
+  if (detail::is_whole_filter(w, problem_)) return;
+  windowed_ = true;
+  window_[0] = w.rows.first, window_[1] = w.rows.count, window_[2] = w.cols.first, window_[3] = w.cols.count;
+  if (w.empty()) {
+    reason_ = "no filter tap ever reads the input (every output reads only padding): the output is the "
+              "activation of the bias, no kernel runs";
+    return;
+  }
+  Problem q = problem_;
+  q.filter.kh = w.rows.count, q.filter.kw = w.cols.count;
+  std::string why;
+  window_kernel_ = detail::select_kernel(q, &why, /*general_only=*/true);
+  reason_ = describe_window(w, problem_.filter) + ": runs that " + std::to_string(q.filter.kh) + "x" +
+            std::to_string(q.filter.kw) + " window; " + why;
 }
 
 Status Plan::create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan) {
@@ -271,6 +313,7 @@ Status Plan::create_with_kernel(const Problem &problem, const std::string &kerne
     p.kernel_ = detail::select_kernel(problem, &p.reason_);
     if (p.kernel_ < 0)
       return Status(StatusCode::kUnsupported, "no generated kernel serves this problem");
+    p.fit_window();
   } else {
     p.kernel_ = detail::find_kernel(kernel_name);
     if (p.kernel_ < 0)
@@ -294,7 +337,9 @@ std::vector<KernelDesc> available_kernels() {
 }
 
 const char *Plan::kernel_name() const {
-  return kernel_ >= 0 ? detail::kernel(kernel_).name : "";
+  if (kernel_ < 0) return "";
+  if (windowed_) return window_kernel_ >= 0 ? detail::kernel(window_kernel_).name : "none";
+  return detail::kernel(kernel_).name;
 }
 
 KernelKind Plan::kernel_kind() const {
@@ -323,20 +368,58 @@ int run_call(const detail::KernelInfo &k, const Problem &p, const detail::Kernel
   view(&bin, call.input, input);
   view(&bout, call.output, output);
   // The filter [KH, KW, C, M] is (co, kx, ky) with co = c*M + m dense; a slice of its channels
-  // keeps the strides of all C*M.
+  // or taps keeps the strides of the whole filter.
   const int64_t m = p.filter.m, cm = p.filter.c * m, first = call.channel_first * m;
   const int32_t count = int32_t(call.channel_count * m);
   halide_buffer_t bfil, bbias;
   halide_dimension_t dfil[3] = {{0, count, 1, 0},
-                                {0, int32_t(p.filter.kw), int32_t(cm), 0},
-                                {0, int32_t(p.filter.kh), int32_t(cm * p.filter.kw), 0}};
-  make_buffer(&bfil, dfil, 3, filter + first);
+                                {0, int32_t(call.kernel_w), int32_t(cm), 0},
+                                {0, int32_t(call.kernel_h), int32_t(cm * p.filter.kw), 0}};
+  make_buffer(&bfil, dfil, 3, filter + call.filter_offset + first);
   halide_dimension_t dbias[1] = {{0, count, 1, 0}};
   make_buffer(&bbias, dbias, 1, bias + first);
   return k.fn(&bin.buf, &bfil, &bbias, int32_t(m), int32_t(call.stride_x), int32_t(call.stride_y),
               int32_t(call.dilation_x), int32_t(call.dilation_y), int32_t(call.pad_left), int32_t(call.pad_top), lo,
               hi, &bout.buf);
 }
+
+// The calls [calls, calls + count) of kernel k, each on the problem's thread count.
+Status run_calls(const detail::KernelInfo &k, const Problem &p, const detail::KernelCall *calls, size_t count,
+                 const float *input, const float *filter, const float *bias, float *output,
+                 const ParallelFor *parallel_for) {
+  float lo, hi;
+  activation_bounds(p.params, &lo, &hi);
+  const int threads = p.num_threads > 0 ? p.num_threads : 0;
+  g_dispatched = true;
+  t_halide_error.clear();
+  detail::HostPoolScope host(parallel_for ? parallel_for->run : nullptr, parallel_for ? parallel_for->pool : nullptr);
+  for (size_t i = 0; i < count; i++) {
+    const detail::KernelCall &call = calls[i];
+    const int rc = run_with_threads(threads, [&] { return run_call(k, p, call, lo, hi, input, filter, bias, output); });
+    if (rc != 0)
+      return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
+                                               std::to_string(rc) + "): " + t_halide_error);
+  }
+  return Status::Ok();
+}
+
+// Every output of a problem whose filter never reads the input: the activation of the bias.
+void write_bias(const Problem &p, const float *bias, float *output) {
+  float lo, hi;
+  activation_bounds(p.params, &lo, &hi);
+  const detail::DenseStrides os = detail::output_strides(p);
+  const int64_t cm = p.filter.c * p.filter.m;
+  for (int64_t n = 0; n < p.output.n; n++)
+    for (int64_t y = 0; y < p.output.h; y++)
+      for (int64_t x = 0; x < p.output.w; x++) {
+        float *o = output + n * os.n + y * os.h + x * os.w;
+        for (int64_t co = 0; co < cm; co++) o[co] = std::min(std::max(bias[co], lo), hi);
+      }
+}
+
+// The vector width of the general kernels' calls: that of the level the dispatchers pick (x86;
+// NEON's 4 on aarch64, where active_isa() is the baseline).
+int general_kernel_lanes() { return x86_level_lanes(isa_name(active_isa())); }
 
 }  // namespace
 
@@ -350,6 +433,41 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
   return run_on(input, filter, bias, output, &parallel_for);
 }
 
+// The taps outside the window add 0 * w to every output: nothing, unless w is an infinity or
+// NaN, which makes its output channel NaN everywhere (as in the naive loop and TensorFlow; an
+// activation keeps NaN).
+void Plan::add_outside_taps(const float *filter, float *output) const {
+  const detail::FilterWindow w = window_of(window_);
+  const int64_t cm = problem_.filter.c * problem_.filter.m;
+  std::vector<int64_t> nan_channels;
+  for (int64_t ky = 0; ky < problem_.filter.kh; ky++)
+    for (int64_t kx = 0; kx < problem_.filter.kw; kx++) {
+      const bool inside = ky >= w.rows.first && ky < w.rows.first + w.rows.count && kx >= w.cols.first &&
+                          kx < w.cols.first + w.cols.count;
+      const float *tap = filter + (ky * problem_.filter.kw + kx) * cm;
+      for (int64_t co = 0; co < cm && !inside; co++)
+        if (!std::isfinite(tap[co])) nan_channels.push_back(co);
+    }
+  if (nan_channels.empty()) return;
+  const detail::DenseStrides os = detail::output_strides(problem_);
+  for (int64_t n = 0; n < problem_.output.n; n++)
+    for (int64_t y = 0; y < problem_.output.h; y++)
+      for (int64_t x = 0; x < problem_.output.w; x++)
+        for (int64_t co : nan_channels) output[n * os.n + y * os.h + x * os.w + co] = std::nanf("");
+}
+
+Status Plan::run_window(const float *input, const float *filter, const float *bias, float *output,
+                        const ParallelFor *parallel_for) const {
+  if (window_kernel_ < 0) {
+    write_bias(problem_, bias, output);
+    return Status::Ok();
+  }
+  const detail::KernelInfo &k = detail::kernel(window_kernel_);
+  const std::vector<detail::KernelCall> calls =
+      detail::general_kernel_calls(problem_, padding_, window_of(window_), k.family, general_kernel_lanes());
+  return run_calls(k, problem_, calls.data(), calls.size(), input, filter, bias, output, parallel_for);
+}
+
 Status Plan::run_on(const float *input, const float *filter, const float *bias, float *output,
                     const ParallelFor *parallel_for) const {
   if (!valid()) return Status(StatusCode::kInvalidArgument, "plan is not initialized (Plan::create failed or was not called)");
@@ -357,30 +475,22 @@ Status Plan::run_on(const float *input, const float *filter, const float *bias, 
   Status s = detail::check_pointers(p, input, filter, bias, output);
   if (!s.ok()) return s;
   if (bias == nullptr) bias = zero_bias_.data();  // made once by create(), not per run
-
-  const detail::KernelInfo &k = detail::kernel(kernel_);
-  float lo, hi;
-  activation_bounds(p.params, &lo, &hi);
-  const int threads = p.num_threads > 0 ? p.num_threads : 0;
-  g_dispatched = true;
-  t_halide_error.clear();
-  detail::HostPoolScope host(parallel_for ? parallel_for->run : nullptr, parallel_for ? parallel_for->pool : nullptr);
-  auto run = [&](const detail::KernelCall &call) {
-    const int rc = run_with_threads(threads, [&] { return run_call(k, p, call, lo, hi, input, filter, bias, output); });
-    if (rc == 0) return Status::Ok();
-    return Status(StatusCode::kInternal, std::string("kernel ") + k.name + " failed (Halide error " +
-                                             std::to_string(rc) + "): " + t_halide_error);
-  };
-  // A per-workload kernel takes the whole problem in one call. A general kernel's problem is cut
-  // into calls that run its fastest branches, on the vector width of the level the dispatchers
-  // pick (x86; NEON's 4 on aarch64, where active_isa() is the baseline).
-  if (detail::kernel_kind(k) != KernelKind::kGeneral) return run(detail::whole_problem_call(p, padding_));
-  for (const detail::KernelCall &call :
-       detail::general_kernel_calls(p, padding_, k.family, x86_level_lanes(isa_name(active_isa())))) {
-    s = run(call);
-    if (!s.ok()) return s;
+  if (windowed_) {
+    s = run_window(input, filter, bias, output, parallel_for);
+    if (s.ok()) add_outside_taps(filter, output);
+    return s;
   }
-  return Status::Ok();
+
+  // A per-workload kernel takes the whole problem in one call; a general kernel's problem is cut
+  // into calls that run its fastest branches.
+  const detail::KernelInfo &k = detail::kernel(kernel_);
+  if (detail::kernel_kind(k) != KernelKind::kGeneral) {
+    const detail::KernelCall call = detail::whole_problem_call(p, padding_);
+    return run_calls(k, p, &call, 1, input, filter, bias, output, parallel_for);
+  }
+  const std::vector<detail::KernelCall> calls =
+      detail::general_kernel_calls(p, padding_, detail::whole_filter(p), k.family, general_kernel_lanes());
+  return run_calls(k, p, calls.data(), calls.size(), input, filter, bias, output, parallel_for);
 }
 
 Status depthwise_conv2d(const Problem &problem, const float *input, const float *filter,

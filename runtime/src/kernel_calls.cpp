@@ -1,5 +1,6 @@
 #include "kernel_calls.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "general_branches.h"
@@ -15,13 +16,15 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // floor(a / b) for b > 0 and any a.
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// The views of one call: channel block b, row phase ry, column phase px.
-KernelCall make_call(const Problem &p, ChannelBlock b, const Phase &ry, const Phase &px) {
+// The views of one call: channel block b, row phase ry, column phase px, filter window w.
+KernelCall make_call(const Problem &p, const FilterWindow &w, ChannelBlock b, const Phase &ry, const Phase &px) {
   const DenseStrides in = input_strides(p), out = output_strides(p);
   const int64_t m = p.filter.m;
   KernelCall k;
   k.channel_first = b.first;
   k.channel_count = b.count;
+  k.filter_offset = (w.rows.first * p.filter.kw + w.cols.first) * p.filter.c * m;
+  k.kernel_w = w.cols.count, k.kernel_h = w.rows.count;
   k.input.offset = b.first + ry.in_first * in.h + px.in_first * in.w;
   k.input.extent[0] = b.count, k.input.stride[0] = 1;
   k.input.extent[1] = px.in_extent, k.input.stride[1] = in.w * px.in_step;
@@ -45,10 +48,46 @@ Phase whole_dimension(int64_t in, int64_t out, int64_t stride, int64_t dilation,
   return w;
 }
 
+// One dimension restricted to a tap window: its input from `skip` on, where the window's first
+// tap reads for the first output when that lies inside the input, and the padding before it.
+struct WindowedDimension {
+  int64_t skip, in, pad;
+};
+WindowedDimension windowed(int64_t in, int64_t dilation, int64_t pad, TapWindow w) {
+  const int64_t lead = w.first * dilation;  // the window's first tap, from the filter's
+  const int64_t skip = std::max<int64_t>(0, lead - pad);
+  return {skip, in - skip, pad + skip - lead};
+}
+
 }  // namespace
 
+TapWindow reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad) {
+  auto reaches = [&](int64_t k) {
+    const int64_t at = k * dilation - pad;  // where tap k reads for output 0
+    const int64_t first_out = at >= 0 ? 0 : ceil_div(-at, stride);  // first output it reads x >= 0 for
+    return first_out < out && first_out * stride + at < in;
+  };
+  int64_t first = 0, last = kernel - 1;
+  while (first < kernel && !reaches(first)) first++;
+  if (first == kernel) return {0, 0};
+  while (!reaches(last)) last--;
+  return {first, last - first + 1};
+}
+
+FilterWindow whole_filter(const Problem &p) { return {{0, p.filter.kh}, {0, p.filter.kw}}; }
+
+FilterWindow reaching_window(const Problem &p, const ResolvedPadding &pad) {
+  const ConvParams &q = p.params;
+  return {reaching_taps(p.input.h, p.output.h, p.filter.kh, q.stride_h, q.dilation_h, pad.top),
+          reaching_taps(p.input.w, p.output.w, p.filter.kw, q.stride_w, q.dilation_w, pad.left)};
+}
+
+bool is_whole_filter(const FilterWindow &w, const Problem &p) {
+  return w.rows.count == p.filter.kh && w.cols.count == p.filter.kw;
+}
+
 KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad) {
-  return make_call(p, {0, p.filter.c},
+  return make_call(p, whole_filter(p), {0, p.filter.c},
                    whole_dimension(p.input.h, p.output.h, p.params.stride_h, p.params.dilation_h, pad.top),
                    whole_dimension(p.input.w, p.output.w, p.params.stride_w, p.params.dilation_w, pad.left));
 }
@@ -85,24 +124,27 @@ std::vector<Phase> dimension_phases(int64_t in, int64_t out, int64_t stride, int
   return v;
 }
 
-std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const char *family,
-                                             int lanes) {
+std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const FilterWindow &w,
+                                             const char *family, int lanes) {
   ChannelBlock blocks[2];
   const int block_count = general_kernel_blocks(p.filter.c, p.filter.m, lanes, blocks);
   const ConvParams &q = p.params;
   const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
                           general_branch_for(family, q.stride_h, q.dilation_h);
-  auto phases = [&](int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t before) {
-    return own_branch ? std::vector<Phase>{whole_dimension(in, out, stride, dilation, before)}
-                      : dimension_phases(in, out, stride, dilation, before);
+  auto phases = [&](int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t before, TapWindow taps) {
+    const WindowedDimension d = windowed(in, dilation, before, taps);
+    std::vector<Phase> v = own_branch ? std::vector<Phase>{whole_dimension(d.in, out, stride, dilation, d.pad)}
+                                      : dimension_phases(d.in, out, stride, dilation, d.pad);
+    for (Phase &ph : v) ph.in_first += d.skip;
+    return v;
   };
-  const std::vector<Phase> rows = phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top);
-  const std::vector<Phase> cols = phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left);
+  const std::vector<Phase> rows = phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top, w.rows);
+  const std::vector<Phase> cols = phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left, w.cols);
   std::vector<KernelCall> calls;
   calls.reserve(block_count * rows.size() * cols.size());
   for (int b = 0; b < block_count; b++)
     for (const Phase &ry : rows)
-      for (const Phase &px : cols) calls.push_back(make_call(p, blocks[b], ry, px));
+      for (const Phase &px : cols) calls.push_back(make_call(p, w, blocks[b], ry, px));
   return calls;
 }
 

@@ -22,15 +22,37 @@ struct TensorView {
 
 // One kernel call: input channels [channel_first, channel_first + channel_count) (the filter
 // and bias slices are channels [channel_first * M, (channel_first + channel_count) * M)).
+// The filter slice is taps [kernel_h x kernel_w] from element filter_offset, with the strides of
+// the whole filter.
 struct KernelCall {
   TensorView input, output;
   int64_t channel_first = 0, channel_count = 0;
+  int64_t filter_offset = 0, kernel_w = 0, kernel_h = 0;
   int64_t stride_x = 1, stride_y = 1, dilation_x = 1, dilation_y = 1;
   int64_t pad_left = 0, pad_top = 0;
 };
 
 // The whole problem as one call.
 KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad);
+
+// The filter taps [first, first + count) of one dimension that read the input for some output:
+// the taps before and after them read only padding for every output (0 * w), so a problem can
+// run on that window of its filter with a smaller padding and input. count 0: no tap reaches
+// the input, every output is the activation of the bias. Taps between two reaching taps that
+// themselves reach nothing (stride above the input) stay in the window.
+struct TapWindow {
+  int64_t first = 0, count = 0;
+};
+TapWindow reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad);
+
+// The filter window of a problem (rows x columns).
+struct FilterWindow {
+  TapWindow rows, cols;
+  bool empty() const { return rows.count == 0 || cols.count == 0; }
+};
+FilterWindow whole_filter(const Problem &p);
+FilterWindow reaching_window(const Problem &p, const ResolvedPadding &pad);
+bool is_whole_filter(const FilterWindow &w, const Problem &p);
 
 // A block of input channels [first, first + count).
 struct ChannelBlock {
@@ -64,11 +86,11 @@ struct Phase {
 inline constexpr int64_t kMaxDilationPhases = 8;
 std::vector<Phase> dimension_phases(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad);
 
-// The calls of a general kernel of `family` on the vector width `lanes`: channel blocks x row
-// phases x column phases, each call on whole vectors, and at stride and dilation 1 where the
-// kernel has no branch for the problem's own.
-std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const char *family,
-                                             int lanes);
+// The calls of a general kernel of `family` on the vector width `lanes` over the (non-empty)
+// filter window `w`: channel blocks x row phases x column phases, each call on whole vectors,
+// and at stride and dilation 1 where the kernel has no branch for the problem's own.
+std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const FilterWindow &w,
+                                             const char *family, int lanes);
 
 }  // namespace detail
 }  // namespace dwconv

@@ -156,7 +156,8 @@ class Plan {
 
   bool valid() const { return kernel_ >= 0; }
   const Problem &problem() const { return problem_; }
-  // The chosen kernel's name (e.g. "dwconv_f32_k3x3_m1__x86") and why it was chosen.
+  // The chosen kernel's name (e.g. "dwconv_f32_k3x3_m1__x86") and why it was chosen; "none"
+  // where no filter tap ever reads the input (the output is the activation of the bias).
   const char *kernel_name() const;
   // What the chosen kernel is specialized for: a general kernel runs shapes known only at run
   // time, several times slower than a fixed-shape one on many shapes (selection_reason() says
@@ -168,9 +169,20 @@ class Plan {
   Status run_on(const float *input, const float *filter, const float *bias, float *output,
                 const ParallelFor *parallel_for) const;
 
+  Status run_window(const float *input, const float *filter, const float *bias, float *output,
+                    const ParallelFor *parallel_for) const;
+  void add_outside_taps(const float *filter, float *output) const;
+  void fit_window();
+
   Problem problem_;
   ResolvedPadding padding_;
   int kernel_ = -1;
+  // Where the taps that ever read the input are a smaller window of the filter and a general
+  // kernel serves the problem: the window (rows, then columns: first, count) and the kernel
+  // that runs it (-1 where the window is empty).
+  bool windowed_ = false;
+  int64_t window_[4] = {};
+  int window_kernel_ = -1;
   std::string reason_;
   std::vector<float> zero_bias_;  // the kernels' bias input when the problem has none
 };
