@@ -49,17 +49,17 @@ void schedule_arm_neon(Algorithm &a, const ArmNeonParams &p, const ScheduleConte
 
 template <class F>
 void visit_fields(ArmNeonParams &p, F &&f) {
-  f("s1_vectors", p.s1_vectors);
-  f("s1_tile_w", p.s1_tile_w);
-  f("s1_tile_h", p.s1_tile_h);
-  f("vectors", p.vectors);
-  f("tile_w", p.tile_w);
-  f("tile_h", p.tile_h);
-  f("rows_per_task", p.rows_per_task);
-  f("channel_tiles_per_task", p.channel_tiles_per_task);
-  f("specialize_strides", p.specialize_strides);
-  f("stage_input", p.stage_input);
-  f("unroll_taps", p.unroll_taps);
+  f("s1_vectors", p.s1_vectors, {1, 2, 3, 4});
+  f("s1_tile_w", p.s1_tile_w, {1, 2, 3, 4, 6});
+  f("s1_tile_h", p.s1_tile_h, {1, 2, 3});
+  f("vectors", p.vectors, {1, 2, 3, 4});
+  f("tile_w", p.tile_w, {1, 2, 3, 4, 6});
+  f("tile_h", p.tile_h, {1, 2});
+  f("rows_per_task", p.rows_per_task, {1, 2, 4, 8, 16});
+  f("channel_tiles_per_task", p.channel_tiles_per_task, {0, 1, 2, 4, 8});
+  f("specialize_strides", p.specialize_strides, {0, 1});
+  f("stage_input", p.stage_input, {0, 1});
+  f("unroll_taps", p.unroll_taps, {0, 1});
 }
 inline std::string to_string(const ArmNeonParams &p) { return params_to_string(p); }
 // Parses "key=value,..." over the defaults `base`; unknown keys or bad values throw.

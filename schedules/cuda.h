@@ -43,14 +43,14 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
 
 template <class F>
 void visit_fields(CudaParams &p, F &&f) {
-  f("threads_co", p.threads_co);
-  f("threads_x", p.threads_x);
-  f("threads_y", p.threads_y);
-  f("co_per_thread", p.co_per_thread);
-  f("tile_x", p.tile_x);
-  f("tile_y", p.tile_y);
-  f("stage_input", p.stage_input);
-  f("unroll_taps", p.unroll_taps);
+  f("threads_co", p.threads_co, {8, 16, 32, 64});
+  f("threads_x", p.threads_x, {1, 2, 4, 8, 16});
+  f("threads_y", p.threads_y, {1, 2, 4, 8});
+  f("co_per_thread", p.co_per_thread, {1, 2, 4});
+  f("tile_x", p.tile_x, {1, 2, 4});
+  f("tile_y", p.tile_y, {1, 2, 4});
+  f("stage_input", p.stage_input, {0, 1});
+  f("unroll_taps", p.unroll_taps, {0, 1});
 }
 inline std::string to_string(const CudaParams &p) { return params_to_string(p); }
 inline CudaParams cuda_params_from_string(const std::string &s,

@@ -79,9 +79,12 @@ inline std::string check_level_text(const std::string &text) {
   for (const auto &[name, params] : level_sections(text)) {
     if (name.empty()) return "schedule section '" + params + "' names no ISA level (LEVEL@key=value,...)";
     bool known = false;
-    for (const char *l : kX86Levels) known |= name == l;
-    if (!known)
-      return "schedule section for '" + name + "': not an x86 ISA level (avx512_zen4, avx512, avx2, sse41, baseline)";
+    std::string levels;
+    for (const char *l : kX86Levels) {
+      known |= name == l;
+      levels += std::string(levels.empty() ? "" : ", ") + l;
+    }
+    if (!known) return "schedule section for '" + name + "': not an x86 ISA level (" + levels + ")";
   }
   return "";
 }

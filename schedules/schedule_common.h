@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -50,13 +51,18 @@ struct ScheduleContext {
   const WorkloadShape *shape = nullptr;
 };
 
-// Parameter structs expose their fields through visit_fields(P&, F) (defined next to each
-// struct); these turn them into "a=1,b=2" and back, rejecting unknown keys and bad numbers.
+// The values the tuner searches for a schedule parameter, given where the parameter is declared
+// (visit_fields); empty: the tuner does not search it (a tune option sets it).
+using SearchRange = std::initializer_list<int>;
+
+// Parameter structs expose their fields through visit_fields(P&, F), defined next to each
+// struct, which calls f(name, field, search range) for each; these turn them into "a=1,b=2"
+// and back, rejecting unknown keys and bad numbers.
 template <class P>
 std::string params_to_string(P p) {
   std::ostringstream os;
   bool first = true;
-  visit_fields(p, [&](const char *name, auto &v) {
+  visit_fields(p, [&](const char *name, auto &v, SearchRange) {
     os << (first ? "" : ",") << name << "=" << static_cast<int>(v);
     first = false;
   });
@@ -79,7 +85,7 @@ P params_from_string(const std::string &s, P p = P()) {
     if (val.empty() || *end != '\0' || v < 0 || v > 1 << 20)
       throw std::invalid_argument("schedule parameter '" + key + "' has a bad value '" + val + "'");
     bool found = false;
-    visit_fields(p, [&](const char *name, auto &field) {
+    visit_fields(p, [&](const char *name, auto &field, SearchRange) {
       if (key == name) {
         field = static_cast<std::remove_reference_t<decltype(field)>>(v);
         found = true;

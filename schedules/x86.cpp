@@ -42,10 +42,11 @@ using Halide::Internal::is_const_one;
 using Halide::Internal::is_const_zero;
 using Halide::Internal::simplify;
 
-X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, int kernel_w) {
+namespace {
+
+// The defaults every kernel starts from, a general kernel's whole schedule.
+X86Params general_defaults(int m, int kw) {
   X86Params p;
-  const int m = s ? s->m : multiplier;
-  const int kw = s ? s->kw : kernel_w;
   // M = 1 reads the input in place; M > 1 (or a runtime M) stages it replicated per channel tile.
   p.stage_input = m == 1 ? 0 : 2;
   // A general kernel (runtime strides) sweeps the columns innermost, one channel tile at a
@@ -60,14 +61,18 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
     p.vectors = 1;
     p.tile_w = 7;
   }
-  if (!s) return p;
-  const int cm = s->c * s->m;
+  return p;
+}
+
+// The register tile of a workload: vectors of channels x columns.
+void choose_register_tile(X86Params &p, const WorkloadShape &s, int lanes, int m, int kw) {
+  const int cm = s.c * s.m;
   const int vecs_needed = (cm + lanes - 1) / lanes;
   p.vectors = std::max(1, std::min(p.vectors, vecs_needed));
   // Narrow images: one or two tiles cover a row, so that few tiles touch the border.
-  if (s->out_w <= 16 && kw < 5) {
-    const int tiles = (s->out_w + 7) / 8;
-    p.tile_w = (s->out_w + tiles - 1) / tiles;
+  if (s.out_w <= 16 && kw < 5) {
+    const int tiles = (s.out_w + 7) / 8;
+    p.tile_w = (s.out_w + tiles - 1) / tiles;
   }
   // M > 2 stages whole chunks of lcm(M, lanes) channels (staged_chunk()). Where the chunk is
   // several vectors and C*M is not a multiple of it, one-vector tiles of 5x5 and wider run at
@@ -87,11 +92,16 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   if (kw >= 5 && p.vectors == 1) {
     int best = p.tile_w, covered = 1 << 30;
     for (int t = 7; t >= 5; t--) {
-      const int c = (s->out_w + t - 1) / t * t;
+      const int c = (s.out_w + t - 1) / t * t;
       if (c < covered) best = t, covered = c;
     }
     p.tile_w = best;
   }
+}
+
+// Whether and how the input is staged, and the channel tiles' place in the loop nest.
+void choose_staging(X86Params &p, const WorkloadShape &s, int lanes, int m, int kw) {
+  const int cm = s.c * s.m;
   const int co_tile = p.vectors * lanes;
   // M = 1 reads in place: loop partitioning leaves the interior tiles without padding tests.
   // Staging a strip of rows per channel tile (a copy of ~1 + 2/16 input reads per output) pays
@@ -106,8 +116,8 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // 24x24x512 51 vs 60 (60), 28x28x512 40 vs 49 (69)).
   const int pitch = cm * 4;
   const bool pow2_pitch = pitch >= 2048 && (pitch & (pitch - 1)) == 0;
-  const bool unit = s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1;
-  const long strip_bytes = long(std::min(16, s->out_h) + s->kh - 1) * (s->out_w + kw - 1) * co_tile * 4;
+  const bool unit = s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1;
+  const long strip_bytes = long(std::min(16, s.out_h) + s.kh - 1) * (s.out_w + kw - 1) * co_tile * 4;
   if (m == 1 && unit && pow2_pitch && strip_bytes <= 42 * 1024) p.stage_input = 2;
   // M = 2 reads in place too: co / 2 over a vector is one interleave of a dense load
   // (32x32x256x2, 2x2x2 tiles, in place 82 GFLOP/s vs 57 staged per 32-channel tile; Intel
@@ -127,23 +137,29 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // is per channel tile, so the tiles stay outside (7x7x1024: 56 vs 40, and M > 1: 65 vs 43 on
   // 32x32x256x2).
   p.channel_tiles_outer = p.stage_input == 2;
+}
+
+// The parallel tasks: row strips, then channel blocks.
+void choose_tasks(X86Params &p, const WorkloadShape &s, int lanes, int m) {
+  const int cm = s.c * s.m;
+  const int co_tile = p.vectors * lanes;
   // Parallel tasks: rows first, then channel blocks (below). Staged: >= 16 tasks, and for
   // M = 1 tall strips (a staged strip is copied once per channel tile: they amortize its 2 halo
   // rows). In place: strips of 8, 4 or 2 rows that divide the image (a guarded last strip keeps
   // its row loop from being partitioned), >= 8 strips. 56x56x128 at 1 / 2 / 3 / 4 / 8 rows: 89 / 90
   // / 79 / 89 / 90 GFLOP/s; 112x112x64 stride 2 at 4 / 7 / 8 rows: 48 / 37 / 49.
   if (p.stage_input == 2 && m == 1) {
-    p.rows_per_task = std::min(16, s->out_h);
+    p.rows_per_task = std::min(16, s.out_h);
   } else if (p.stage_input == 2) {
-    p.rows_per_task = std::max(1, std::min(16, s->out_h * s->n / 16));
+    p.rows_per_task = std::max(1, std::min(16, s.out_h * s.n / 16));
   } else if (p.stage_input == 1) {
     // Two rows: a strip of 2 + kh - 1 staged rows (seed_big at 1 / 2 / 4 rows: 43 / 49 / 45
     // GFLOP/s with 1x6x1 tiles).
-    p.rows_per_task = s->out_h >= 2 && s->out_h / 2 * s->n >= 8 ? 2 : 1;
+    p.rows_per_task = s.out_h >= 2 && s.out_h / 2 * s.n >= 8 ? 2 : 1;
   } else {
     p.rows_per_task = 1;
     for (int d : {8, 4, 2}) {
-      if (s->out_h % d == 0 && s->out_h / d * s->n >= 8) {
+      if (s.out_h % d == 0 && s.out_h / d * s.n >= 8) {
         p.rows_per_task = d;
         break;
       }
@@ -151,7 +167,7 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   }
   // Channel blocks only where the strips give fewer than 8 tasks in place (they cost at 1
   // thread: 56x56x128, 7-row strips, 2 channel tiles per task: 87 vs 90) or 16 staged.
-  p.channel_tiles_per_task = channel_tiles_for_tasks(*s, co_tile, p.rows_per_task, p.stage_input == 0 ? 8 : 16);
+  p.channel_tiles_per_task = channel_tiles_for_tasks(s, co_tile, p.rows_per_task, p.stage_input == 0 ? 8 : 16);
   if (p.stage_input == 1 && p.channel_tiles_per_task > 0) {
     // Staged per task: channel blocks of whole chunks (staged_chunk()). All channels in one
     // block was no slower even past L2: seed_big's 1.7 MB block (2 MiB L2) vs blocks of 640
@@ -164,6 +180,11 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
       if (p.channel_tiles_per_task >= tiles) p.channel_tiles_per_task = 0;
     }
   }
+}
+
+// Register tiles two rows tall where rows share their input, and no wider than the image.
+void pair_rows(X86Params &p, const WorkloadShape &s, int m, int kw) {
+  const bool unit = s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1;
   // M = 1, stride 1, unit dilation, in place: two output rows per register tile share all but
   // one of their input rows, so every input vector loaded feeds both. Measured here (JIT, warm,
   // 1 thread, GFLOP/s, 2x4x1 or 1x6x1 vs 2x2x2 or 1x4x2): 56x56x128 92 vs 98, 28x28x256 81 vs
@@ -171,12 +192,25 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   // M > 1 (staged), nor narrow images (one 7-column tile per row).
   // The same for M = 2 in place and for M > 2 staged per task (28x28x64x3 3x3: 2x2x2 61 vs
   // 1x6x1 55 GFLOP/s; seed_big: 1x4x2 54 vs 1x6x1 49).
-  if (unit && s->out_w > 16 && p.rows_per_task % 2 == 0 &&
+  if (unit && s.out_w > 16 && p.rows_per_task % 2 == 0 &&
       ((m <= 2 && p.stage_input == 0) || p.stage_input == 1)) {
     p.tile_h = 2;
     p.tile_w = kw >= 5 ? 4 : 2;
   }
-  if (p.tile_w > s->out_w) p.tile_w = std::max(1, s->out_w);
+  if (p.tile_w > s.out_w) p.tile_w = std::max(1, s.out_w);
+}
+
+}  // namespace
+
+X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, int kernel_w) {
+  const int m = s ? s->m : multiplier;
+  const int kw = s ? s->kw : kernel_w;
+  X86Params p = general_defaults(m, kw);
+  if (!s) return p;
+  choose_register_tile(p, *s, lanes, m, kw);
+  choose_staging(p, *s, lanes, m, kw);
+  choose_tasks(p, *s, lanes, m);
+  pair_rows(p, *s, m, kw);
   return p;
 }
 
@@ -278,13 +312,15 @@ void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p,
 
 }  // namespace
 
-void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, const Target &t) {
-  if (p.stage_input < 0 || p.stage_input > 2)
-    throw std::invalid_argument("x86 schedule: stage_input must be 0, 1 or 2");
-  const int lanes = t.natural_vector_size<float>();
-  const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
-  Loops l;
+namespace {
 
+// The output's specializations, first match wins: full register tiles at the general branches'
+// constant (stride, dilation) pairs, full tiles at any stride, the same without an activation
+// in front, and the predicated one-vector fallback last. *whole_vectors is where the output's
+// tiles are whole vectors: a full tile, or one-vector tiles of a C*M that is a multiple of the
+// vector width but below a full tile (16 channels of a 2-vector schedule).
+std::vector<Branch> output_branches(const Algorithm &a, const X86Params &p, const ScheduleContext &ctx, int lanes,
+                                    Expr *whole_vectors) {
   // Full-tile branches need at least one register tile of channels and columns.
   const int co_tile = p.vectors * lanes;
   const Expr &cm = ctx.out_channels;
@@ -330,30 +366,14 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   // tensors is read or written (few channels, e.g. C*M = 12, stays vectorized).
   branches.push_back({Expr(), 1, 1, false});
 
-  for (const Branch &b : branches) {
-    Stage s = b.condition.defined() ? a.output.specialize(b.condition) : Stage(a.output);
-    tile_output(s, a, l, p, lanes, b);
-  }
-  const Var &tile_loop = p.channel_tiles_outer ? l.x_o : l.co_o;
-  // A constant-size stack tile: with the taps unrolled LLVM keeps it all in registers.
-  a.conv.compute_at(a.output, tile_loop)
-      .bound_storage(a.co, co_tile)
-      .bound_storage(a.x, p.tile_w)
-      .bound_storage(a.y, p.tile_h);
-  // conv is computed inside each output branch; its own branches follow the tile size (a
-  // one-vector tile runs the first vector of the unrolled pair; the guard folds away). Whole
-  // vectors where the output's tiles are whole: a full tile, or one-vector tiles of a C*M that
-  // is a multiple of the vector width but below a full tile (16 channels of a 2-vector
-  // schedule), which the predicated fallback's conv would run one column at a time.
-  const Expr conv_rounds = split_tail ? full || lane_multiple : full;
-  tile_conv(a.conv.specialize(conv_rounds), a.conv.update(0).specialize(conv_rounds), a, p, lanes,
-            branches.front(), fixed_kernel);
-  tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), fixed_kernel);
+  *whole_vectors = split_tail ? full || lane_multiple : full;
+  return branches;
+}
 
-  if (ctx.multiplier == 0) {
-    // Runtime M: the channel map as a table, once per call (no vector division per element).
-    a.channel_of.compute_root().vectorize(a.co, lanes, TailStrategy::GuardWithIf);
-  }
+// Where the zero-padded, replicated input is staged (stage_input 1: per task; 2: per channel
+// tile) and in what vectors.
+void schedule_staging(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, const Loops &l, int lanes) {
+  const int co_tile = p.vectors * lanes;
   // Rounding staged channels up is safe: padded is zero beyond the last channel.
   // A constant M > 1 makes each staged vector replicated(co .. co + lanes - 1) = padded(co / M ..),
   // a gather (16 scalar loads + 15 inserts on AVX-512) unless the position of co in the
@@ -405,6 +425,42 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
     stage_vectors(a.replicated);
     stack_if_small(co_tile + (chunk > 0 ? chunk : 0));
   }
+}
+
+}  // namespace
+
+void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, const Target &t) {
+  if (p.stage_input < 0 || p.stage_input > 2)
+    throw std::invalid_argument("x86 schedule: stage_input must be 0, 1 or 2");
+  const int lanes = t.natural_vector_size<float>();
+  const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
+  const int co_tile = p.vectors * lanes;
+  Loops l;
+  Expr whole_vectors;
+  const std::vector<Branch> branches = output_branches(a, p, ctx, lanes, &whole_vectors);
+  for (const Branch &b : branches) {
+    Stage s = b.condition.defined() ? a.output.specialize(b.condition) : Stage(a.output);
+    tile_output(s, a, l, p, lanes, b);
+  }
+  const Var &tile_loop = p.channel_tiles_outer ? l.x_o : l.co_o;
+  // A constant-size stack tile: with the taps unrolled LLVM keeps it all in registers.
+  a.conv.compute_at(a.output, tile_loop)
+      .bound_storage(a.co, co_tile)
+      .bound_storage(a.x, p.tile_w)
+      .bound_storage(a.y, p.tile_h);
+  // conv is computed inside each output branch; its own branches follow the tile size (a
+  // one-vector tile runs the first vector of the unrolled pair; the guard folds away): whole
+  // vectors where the output's tiles are whole, which the predicated fallback's conv would run
+  // one column at a time.
+  tile_conv(a.conv.specialize(whole_vectors), a.conv.update(0).specialize(whole_vectors), a, p, lanes,
+            branches.front(), fixed_kernel);
+  tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), fixed_kernel);
+
+  if (ctx.multiplier == 0) {
+    // Runtime M: the channel map as a table, once per call (no vector division per element).
+    a.channel_of.compute_root().vectorize(a.co, lanes, TailStrategy::GuardWithIf);
+  }
+  schedule_staging(a, p, ctx, l, lanes);
 }
 
 }  // namespace dwconv

@@ -67,19 +67,22 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx,
 }  // namespace dwconv
 
 // Parameter (de)serialization, as used by GeneratorParams and the tuning database:
-// "vectors=2,tile_w=4,..." Unknown keys or bad values throw std::invalid_argument.
+// "vectors=2,tile_w=4,..." Unknown keys or bad values throw std::invalid_argument. Each field
+// with the values the tuner searches: the register tile within the accumulator budget and
+// the task counts of enough_tasks (tuner/search.cpp) decide which combinations are tried;
+// specialize_strides is a tune option.
 namespace dwconv {
 template <class F>
 void visit_fields(X86Params &p, F &&f) {
-  f("vectors", p.vectors);
-  f("tile_w", p.tile_w);
-  f("tile_h", p.tile_h);
-  f("rows_per_task", p.rows_per_task);
-  f("channel_tiles_per_task", p.channel_tiles_per_task);
-  f("channel_tiles_outer", p.channel_tiles_outer);
-  f("stage_input", p.stage_input);
-  f("specialize_strides", p.specialize_strides);
-  f("unroll_taps", p.unroll_taps);
+  f("vectors", p.vectors, {1, 2, 3, 4});
+  f("tile_w", p.tile_w, {1, 2, 3, 4, 5, 6, 7, 8});
+  f("tile_h", p.tile_h, {1, 2, 3});
+  f("rows_per_task", p.rows_per_task, {1, 2, 4, 8, 16});
+  f("channel_tiles_per_task", p.channel_tiles_per_task, {0, 1, 2, 4, 8});
+  f("channel_tiles_outer", p.channel_tiles_outer, {0, 1});
+  f("stage_input", p.stage_input, {0, 1, 2});
+  f("specialize_strides", p.specialize_strides, {});
+  f("unroll_taps", p.unroll_taps, {0, 1});
 }
 inline std::string to_string(const X86Params &p) { return params_to_string(p); }
 inline X86Params x86_params_from_string(const std::string &s, X86Params defaults = X86Params()) {

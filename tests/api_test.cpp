@@ -17,6 +17,7 @@
 #include "general_branches.h"
 #include "kernel_calls.h"
 #include "kernel_table.h"
+#include "problem_check.h"
 #include "test_util.h"
 
 namespace {
@@ -564,7 +565,7 @@ void naive_call(const dwconv::Problem &p, const dwconv::detail::KernelCall &c, c
 // unless the kernel family has a branch for it.
 TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
   std::mt19937_64 rng(7);
-  int cut = 0, windowed = 0, empty = 0;
+  int cut = 0, windowed = 0, empty = 0, boxed = 0;
   for (int i = 0; i < 800; i++) {
     dwconv_test::Spec s = dwconv_test::random_spec(rng);
     s.dh = 1 + int(rng() % 8), s.dw = 1 + int(rng() % 8);
@@ -578,8 +579,8 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
     ASSERT_TRUE(dwconv::resolve_padding(p.input, p.filter, p.params, &pad).ok());
     const char *family = rng() % 2 ? "x86" : "arm_neon";
     SCOPED_TRACE(family);
-    const dwconv::detail::FilterWindow w = dwconv::detail::reaching_window(p, pad);
-    windowed += !dwconv::detail::is_whole_filter(w, p);
+    const dwconv::detail::Reach w = dwconv::detail::reach_of(p, pad);
+    windowed += !dwconv::detail::is_whole(w, p);
     empty += w.empty();
     dwconv_test::Tensors t(p, i);
     std::vector<float> ref = t.output, got = t.output;
@@ -591,6 +592,15 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
     const std::vector<dwconv::detail::KernelCall> calls = dwconv::detail::general_kernel_calls(p, pad, w, family, lanes);
     std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
     for (const auto &c : calls) naive_call(p, c, t.input, t.filter, &got);
+    // Outside the box every output reads only padding: 0 without bias and activation.
+    const dwconv::detail::DenseStrides os = dwconv::detail::output_strides(p);
+    for (int64_t n = 0; n < p.output.n; n++)
+      for (int64_t y = 0; y < p.output.h; y++)
+        for (int64_t x = 0; x < p.output.w; x++) {
+          if (y >= w.out_rows.first && y < w.out_rows.end() && x >= w.out_cols.first && x < w.out_cols.end()) continue;
+          boxed++;
+          for (int64_t co = 0; co < p.output.c; co++) got[n * os.n + y * os.h + x * os.w + co] = 0.0f;
+        }
     // Outside the output's elements (strided gaps) only the reference's sentinel is compared.
     for (size_t j = 0; j < ref.size(); j++) {
       if (ref[j] == dwconv_test::Tensors::kSentinel) continue;
@@ -599,8 +609,9 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
     const dwconv::ConvParams &q = p.params;
     const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
                             dwconv::general_branch_for(family, q.stride_h, q.dilation_h);
-    // The rows the window reads: from its first tap's position for the first output on.
-    const int64_t rows_read = p.input.h - std::max<int64_t>(0, w.rows.first * q.dilation_h - pad.top);
+    // The rows the window reads: from its first tap's position for the box's first output on.
+    const int64_t rows_read =
+        p.input.h - std::max<int64_t>(0, w.rows.first * q.dilation_h - pad.top + w.out_rows.first * q.stride_h);
     const bool rows_cut = !own_branch && q.dilation_h > 1 && q.dilation_h % q.stride_h == 0 &&
                           q.dilation_h <= dwconv::detail::kMaxDilationPhases && rows_read >= q.dilation_h;
     for (const auto &c : calls) EXPECT_EQ(c.dilation_y, rows_cut ? 1 : p.params.dilation_h);
@@ -609,31 +620,38 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
   EXPECT_GT(cut, 50);  // the random problems exercise the phases and the windows
   EXPECT_GT(windowed, 50);
   EXPECT_GT(empty, 5);
+  EXPECT_GT(boxed, 50);  // outputs outside a box
 }
 
 // The window is exactly the taps from the first to the last one that reads the input for some
-// output (brute force over the outputs).
-TEST(FilterWindow, FromTheFirstToTheLastTapThatReadsTheInput) {
+// output, and the box the outputs from the first to the last one that reads it through a tap of
+// the window (brute force).
+TEST(Reach, FromTheFirstToTheLastTapAndOutputThatReadTheInput) {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 20000; i++) {
-    const int64_t in = 1 + rng() % 12, k = 1 + rng() % 7, s = 1 + rng() % 4, d = 1 + rng() % 20;
-    const int64_t out = 1 + rng() % 12, pad = int64_t(rng() % 40);
-    int64_t first = -1, last = -1;
+    const int64_t in = 1 + rng() % 12, k = 1 + rng() % 7, s = 1 + rng() % 40, d = 1 + rng() % 20;
+    const int64_t out = 1 + rng() % 12, pad = int64_t(rng() % 60);
+    int64_t first = -1, last = -1, first_out = out, last_out = -1;
     for (int64_t t = 0; t < k; t++)
       for (int64_t o = 0; o < out; o++) {
         const int64_t x = o * s + t * d - pad;
         if (x < 0 || x >= in) continue;
         if (first < 0) first = t;
         last = t;
+        first_out = std::min(first_out, o), last_out = std::max(last_out, o);
       }
-    const dwconv::detail::TapWindow w = dwconv::detail::reaching_taps(in, out, k, s, d, pad);
+    const dwconv::detail::Span w = dwconv::detail::reaching_taps(in, out, k, s, d, pad);
+    const dwconv::detail::Span box = dwconv::detail::reaching_outputs(in, out, s, d, pad, w);
     SCOPED_TRACE("in " + std::to_string(in) + " out " + std::to_string(out) + " k " + std::to_string(k) + " s " +
                  std::to_string(s) + " d " + std::to_string(d) + " pad " + std::to_string(pad));
     if (first < 0) {
       ASSERT_EQ(w.count, 0);
+      ASSERT_EQ(box.count, 0);
     } else {
       ASSERT_EQ(w.first, first);
       ASSERT_EQ(w.count, last - first + 1);
+      ASSERT_EQ(box.first, first_out);
+      ASSERT_EQ(box.count, last_out - first_out + 1);
     }
   }
 }
@@ -641,40 +659,68 @@ TEST(FilterWindow, FromTheFirstToTheLastTapThatReadsTheInput) {
 // Problems whose filter reaches the input only through a smaller window run that window on
 // the general kernels, through Plan (every kernel variant the window selects), and match the
 // naive loop; per-workload kernels and kernels chosen by name keep the whole filter.
-TEST(FilterWindow, PlansRunTheWindowAndMatchTheNaiveLoop) {
+TEST(Reach, PlansRunTheWindowAndMatchTheNaiveLoop) {
   std::mt19937_64 rng(5);
-  int windowed = 0, empty = 0;
+  int windowed = 0, empty = 0, boxed = 0;
   std::set<std::string> kernels;
-  for (int i = 0; i < 300; i++) {
+  for (int i = 0; i < 400; i++) {
     Spec s = dwconv_test::random_spec(rng);
     s.h = 1 + int(rng() % 9), s.w = 1 + int(rng() % 9);
     s.dh = 2 + int(rng() % 30), s.dw = 2 + int(rng() % 30);
+    if (i % 3 == 0) {  // padding and strides far beyond the image: outputs that read only padding
+      s.padding = Padding::kExplicit;
+      s.pt = int(rng() % 40), s.pb = int(rng() % 40), s.pl = int(rng() % 40), s.pr = int(rng() % 40);
+      s.sh = 1 + int(rng() % 20), s.sw = 1 + int(rng() % 20);
+      s.dh = 1 + int(rng() % 4), s.dw = 1 + int(rng() % 4);
+    }
     Problem p;
     if (!dwconv_test::make_problem(s, &p)) continue;
     SCOPED_TRACE(s.describe());
     Plan plan;
     ASSERT_TRUE(Plan::create(p, &plan).ok());
-    const bool is_windowed = plan.selection_reason().find("only filter rows") == 0;
-    const bool is_empty = plan.selection_reason().find("no filter tap") == 0;
+    const std::string &why = plan.selection_reason();
+    const bool is_windowed = why.find("only filter rows") == 0;
+    const bool is_empty = why.find("no filter tap") == 0;
     windowed += is_windowed, empty += is_empty;
+    boxed += why.find("output rows") != std::string::npos;
     if (is_windowed) kernels.insert(plan.kernel_name());
     if (is_empty) EXPECT_STREQ(plan.kernel_name(), "none");
     ASSERT_EQ(dwconv_test::check_against_reference(p, "", 100 + i), "");
   }
   EXPECT_GT(windowed, 60);
   EXPECT_GT(empty, 5);
+  EXPECT_GT(boxed, 40);
   EXPECT_GE(kernels.size(), 3u);  // M = 1 / 2 / any
 }
 
+// fuzz_api's second finding: a stride of 732673 with 2^24 rows of bottom padding. Only output
+// row 0 reads the input; the other 22 are the bias, and no staged input spans the stride.
+TEST(Reach, AStrideFarBeyondTheImageRunsOnlyTheOutputsThatReadIt) {
+  Spec s;
+  s.h = 6, s.w = 7, s.c = 2, s.m = 2, s.kh = 3, s.kw = 6, s.sh = 732673, s.sw = 1;
+  s.padding = Padding::kExplicit, s.pt = 1, s.pb = 1 << 24;
+  s.bias = true;
+  const Problem p = problem_of(s);
+  ASSERT_EQ(p.output.h, 23);
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  EXPECT_NE(plan.selection_reason().find("only filter rows 1..2 and columns 0..5 of the 3x6 filter ever read the "
+                                         "input (the others read padding for every output); only output rows 0..0 "
+                                         "and columns 0..1 read the input"),
+            std::string::npos)
+      << plan.selection_reason();
+  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 12), "");
+}
+
 // A 3x3 filter at dilation 24 on a 16x16 image is a 1x1 convolution (its centre tap).
-TEST(FilterWindow, LargeDilationOnASmallImageRunsItsCentreTap) {
+TEST(Reach, LargeDilationOnASmallImageRunsItsCentreTap) {
   Spec s;
   s.h = 16, s.w = 16, s.c = 32, s.dh = 24, s.dw = 24;
   const Problem p = problem_of(s);
   Plan plan;
   ASSERT_TRUE(Plan::create(p, &plan).ok());
   EXPECT_EQ(plan.selection_reason().find("only filter rows 1..1 and columns 1..1 of the 3x3 filter ever read "
-                                         "the input (the others read padding for every output): runs that 1x1 window; "),
+                                         "the input (the others read padding for every output): runs the 1x1 window on 16x16 outputs; "),
             0u)
       << plan.selection_reason();
   EXPECT_EQ(dwconv_test::check_against_reference(p, "", 9), "");
@@ -682,7 +728,7 @@ TEST(FilterWindow, LargeDilationOnASmallImageRunsItsCentreTap) {
 
 // fuzz_api's finding: no tap of a dilation-460032 dimension reads the 3-pixel input. The output
 // is the activation of the bias, computed without staging the dilated filter's extent.
-TEST(FilterWindow, NoTapReachesTheInputLeavesTheActivatedBias) {
+TEST(Reach, NoTapReachesTheInputLeavesTheActivatedBias) {
   Spec s;
   s.n = 10, s.h = 6, s.w = 3, s.c = 7, s.m = 5, s.kh = 3, s.kw = 2, s.sh = 1, s.sw = 5, s.dh = 9, s.dw = 460032;
   s.bias = true, s.act = Activation::kRelu6;
@@ -699,7 +745,7 @@ TEST(FilterWindow, NoTapReachesTheInputLeavesTheActivatedBias) {
 
 // A tap outside the window adds 0 * w, which is NaN for an infinite or NaN w, as in the naive
 // loop and TensorFlow, whatever the activation.
-TEST(FilterWindow, NonFiniteTapOutsideTheWindowMakesNaNAsTheNaiveLoopDoes) {
+TEST(Reach, NonFiniteTapOutsideTheWindowMakesNaNAsTheNaiveLoopDoes) {
   for (float special : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
     for (int dw : {24, 40000}) {
       Spec s;
@@ -719,6 +765,26 @@ TEST(FilterWindow, NonFiniteTapOutsideTheWindowMakesNaNAsTheNaiveLoopDoes) {
       EXPECT_TRUE(check_against_reference(p, t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
     }
   }
+}
+
+// Outside the box every tap reads padding: a non-finite tap anywhere in the filter makes those
+// outputs NaN; inside, only one outside the window does (or one the kernel multiplies by padding).
+TEST(Reach, NonFiniteTapMakesTheOutputsOutsideTheBoxNaN) {
+  Spec s;
+  s.h = 4, s.w = 4, s.c = 5, s.m = 1, s.sh = 9, s.sw = 1;
+  s.padding = Padding::kExplicit, s.pt = 1, s.pb = 30, s.pl = 1, s.pr = 1;
+  const Problem p = problem_of(s);
+  ASSERT_EQ(p.output.h, 4);  // rows 0 (reads input rows 0-1) and 1-3 (padding only)
+  Plan plan;
+  ASSERT_TRUE(Plan::create(p, &plan).ok());
+  ASSERT_NE(plan.selection_reason().find("only output rows 0..0"), std::string::npos) << plan.selection_reason();
+  dwconv_test::Tensors t(p, 8);
+  t.filter[(1 * 3 + 1) * 5 + 3] = std::numeric_limits<float>::infinity();  // centre tap, channel 3
+  ASSERT_TRUE(plan.run(t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
+  int nans = 0;
+  for (float v : t.output) nans += std::isnan(v);
+  EXPECT_EQ(nans, 3 * 4);  // channel 3 of the 12 padding-only pixels (row 0's are infinite or finite)
+  EXPECT_TRUE(check_against_reference(p, t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
 }
 
 TEST(KernelKinds, ReasonsSayWhatTheKernelIsAndHowToGetAFasterOne) {

@@ -359,28 +359,11 @@ std::vector<Measurement> parse_results(const std::string &text, size_t n, bool *
   return result;
 }
 
-// The remote runner: build here (AOT, one shared library per candidate), copy the libraries and
-// dwconv_runner to the host named by o.runner, run them there, read the JSON back.
-std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vector<Candidate> &cands,
-                                        const MeasureOptions &o) {
-  std::vector<Measurement> result(cands.size());
-  const bool over_ssh = o.runner.rfind("ssh://", 0) == 0;
-  std::string dest = over_ssh ? o.runner.substr(6) : o.runner, port;  // after "ssh://"
-  if (size_t colon = dest.rfind(':'); colon != std::string::npos) {
-    port = dest.substr(colon + 1);
-    dest = dest.substr(0, colon);
-  }
-  std::string opts = "-o BatchMode=yes -o LogLevel=ERROR";
-  for (const auto &x : o.ssh_options) opts += " " + shell_quote(x);
-  const std::string ssh = "ssh " + opts + (port.empty() ? "" : " -p " + port) + " " + shell_quote(dest);
-  char tmpl[] = "/tmp/dwconv-build-XXXXXX";
-  if (!mkdtemp(tmpl)) {
-    for (auto &m : result) m = {"crash", 0, 0, 0, "mkdtemp failed"};
-    return result;
-  }
-  const std::string dir = tmpl;
-  // Each compiled in its own child (several at once): a candidate that makes the compiler hang
-  // is killed like any other. This thread only forks and waits; the children compile.
+// Candidates AOT-compiled here, one shared library each, in dir (cand<i>.so), each in its own
+// child (several at once): a candidate that makes the compiler hang is killed like any other.
+// Those that failed get their result; the others' indices go to *built.
+void build_libraries(const dwconv::Problem &p, const std::vector<Candidate> &cands, const MeasureOptions &o,
+                     const std::string &dir, std::vector<Measurement> *result, std::vector<size_t> *built) {
   std::vector<ChildResult> compiled(cands.size());
   for_each_parallel(cands.size(), build_jobs(o), [&](size_t i) {
     const std::string base = dir + "/cand" + std::to_string(i);
@@ -397,79 +380,193 @@ std::vector<Measurement> measure_remote(const dwconv::Problem &p, const std::vec
         },
         o.timeout_s);
   });
-  std::vector<std::string> libs;
-  std::vector<size_t> built_index;
   for (size_t i = 0; i < cands.size(); i++) {
-    const std::string base = dir + "/cand" + std::to_string(i);
     const ChildResult &r = compiled[i];
     if (!r.ok || !r.text.empty()) {
       const bool timeout = !r.ok && r.text.rfind("timeout", 0) == 0;
-      result[i] = {timeout ? "timeout" : "compile_error", 0, 0, 0, r.ok ? r.text : r.text.substr(r.text.find(':') + 2)};
+      (*result)[i] = {timeout ? "timeout" : "compile_error", 0, 0, 0, r.ok ? r.text : r.text.substr(r.text.find(':') + 2)};
       continue;
     }
-    libs.push_back(base + ".so");
-    built_index.push_back(i);
+    built->push_back(i);
   }
-  const std::string runner_args = dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
-                                  std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
-                                  std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset);
-  if (!libs.empty()) {
-    const int timeout = std::max(10, int(o.timeout_s));
-    const std::string binary = o.runner_binary.substr(o.runner_binary.rfind('/') + 1);
-    std::string run, who, why;  // the command that runs them, who runs it, why not (if so)
-    if (over_ssh) {
-      // One remote directory per batch; removed by the same command that runs it.
-      const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + std::string(tmpl).substr(18);
-      // Files go over the ssh connection itself (tar), so the remote needs nothing but sshd.
-      const std::string runner_dir = o.runner_binary.substr(0, o.runner_binary.rfind('/'));
-      std::string files = "-C " + shell_quote(runner_dir) + " " + shell_quote(binary) + " -C " + shell_quote(dir);
-      std::string remote_libs;
-      for (const auto &l : libs) {
-        files += " " + shell_quote(l.substr(l.rfind('/') + 1));
-        remote_libs += " " + rdir + "/" + l.substr(l.rfind('/') + 1);
-      }
-      if (shell("tar -cf - " + files + " | timeout " + std::to_string(timeout) + " " + ssh + " " +
-                    shell_quote("mkdir -p " + rdir + " && tar -C " + rdir + " -xf -") + " 2>&1",
-                &why) != 0)
-        why = "copying the candidates to " + dest + " over ssh failed: " + why;
-      else
-        why.clear();
-      run = ssh + " " + shell_quote(rdir + "/" + binary + " " + runner_args + remote_libs + "; rc=$?; rm -rf " + rdir + "; exit $rc");
-      who = "the runner on " + dest;
-    } else {
-      // Here: dwconv_runner run directly ("local", e.g. CUDA candidates on this machine's GPU) or
-      // under qemu-aarch64 with the cross toolchain's sysroot ("qemu": correctness only).
-      const std::string prefix = o.runner == "qemu" ? "qemu-aarch64 -L " + shell_quote(o.qemu_sysroot) + " " : "";
-      run = prefix + shell_quote(o.runner_binary) + " " + runner_args;
-      for (const auto &l : libs) run += " " + shell_quote(l);
-      run += " 2>/dev/null";
-      who = "dwconv_runner (" + o.runner + ")";
-    }
-    if (why.empty()) {
-      std::string out;
-      const int rc = shell("timeout " + std::to_string(timeout) + " " + run, &out);
-      bool ok = false;
-      std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
-      if (ok) {
-        for (size_t k = 0; k < libs.size(); k++) {
-          result[built_index[k]] = got[k];
-          result[built_index[k]].emulated = o.runner == "qemu";
-        }
-      } else {
-        why = rc == 124 ? "timeout: killed after " + std::to_string(timeout) + " s"
-                        : who + " exited with " + std::to_string(rc) + " without a result";
-      }
-    }
-    if (!why.empty()) {
-      const std::string status = why.rfind("timeout", 0) == 0 ? "timeout" : "crash";
-      for (size_t k : built_index) result[k] = {status, 0, 0, 0, why};
-    }
-  }
-  shell("rm -rf " + shell_quote(dir));
-  return result;
 }
 
+// The host runner: candidates JIT-compiled and timed in a child process here.
+class JitChildRunner : public Runner {
+ public:
+  void prepare(const dwconv::Problem &p) const override { workload_data(p); }
+  std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
+                                   const MeasureOptions &o) const override {
+    std::vector<Measurement> result(cands.size());
+    workload_data(p);  // before fork(), so that every child of this workload shares it
+    // Reused candidates compiled here, before fork(), once per workload. One that fails to build
+    // is left to the child, which records why.
+    BuildCache &cache = build_cache();
+    if (cache.workload != dwconv::workload_key(p)) cache = {dwconv::workload_key(p), {}};
+    for (size_t i = 0; i < cands.size(); i++) {
+      if (!cands[i].reuse_build || cache.built.count(build_cache_key(cands[i], o))) continue;
+      try {
+        cache.built[build_cache_key(cands[i], o)] = build(p, cands[i], o, i);
+      } catch (...) {
+      }
+    }
+    ChildResult r = in_child(
+        [&] {
+          ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);
+          return child_main(p, cands, o);
+        },
+        o.timeout_s);
+    bool parsed_ok = false;
+    std::vector<Measurement> parsed = parse_results(r.text, cands.size(), &parsed_ok);
+    if (r.ok && parsed_ok) return parsed;
+    const std::string why = r.ok ? "crash: child exited without a result" : r.text;
+    const size_t colon = why.find(':');
+    for (auto &m : result) m = {why.substr(0, colon), 0, 0, 0, why.substr(colon + 2)};
+    return result;
+  }
+};
+
+// Runners of AOT-compiled candidates: each batch built here into shared libraries that
+// dwconv_runner loads and times (tuner/runner.cpp) where the subclass runs it, its JSON read back.
+class AotRunner : public Runner {
+ public:
+  std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
+                                   const MeasureOptions &o) const override {
+    std::vector<Measurement> result(cands.size());
+    char tmpl[] = "/tmp/dwconv-build-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+      for (auto &m : result) m = {"crash", 0, 0, 0, "mkdtemp failed"};
+      return result;
+    }
+    const std::string dir = tmpl;
+    std::vector<size_t> built;
+    build_libraries(p, cands, o, dir, &result, &built);
+    if (!built.empty()) {
+      std::vector<std::string> libs;
+      for (size_t i : built) libs.push_back(dir + "/cand" + std::to_string(i) + ".so");
+      const std::string args = dwconv::workload_key(p) + " " + std::to_string(o.threads) + " " +
+                               std::to_string(o.repeats) + " " + std::to_string(o.min_sample_ms) + " " +
+                               std::to_string(o.rotate_mib) + " " + std::to_string(o.output_offset);
+      const int timeout = std::max(10, int(o.timeout_s));
+      std::string out;
+      std::string why = run_libraries(o, dir, libs, args, timeout, &out);
+      if (why.empty()) {
+        bool ok = false;
+        std::vector<Measurement> got = parse_results(out, libs.size(), &ok);
+        for (size_t k = 0; ok && k < libs.size(); k++) {
+          result[built[k]] = got[k];
+          result[built[k]].emulated = emulated();
+        }
+        if (!ok) why = name() + " gave no result";
+      }
+      if (!why.empty()) {
+        const std::string status = why.rfind("timeout", 0) == 0 ? "timeout" : "crash";
+        for (size_t k : built) result[k] = {status, 0, 0, 0, why};
+      }
+    }
+    shell("rm -rf " + shell_quote(dir));
+    return result;
+  }
+
+ protected:
+  // Runs dwconv_runner (o.runner_binary) with `args` and the libraries `libs` (in dir) within
+  // `timeout` seconds, its standard output into *out; "" or why it gave no output ("timeout: ..."
+  // when it ran out of time).
+  virtual std::string run_libraries(const MeasureOptions &o, const std::string &dir,
+                                    const std::vector<std::string> &libs, const std::string &args, int timeout,
+                                    std::string *out) const = 0;
+  // Whether the times say nothing about the hardware (an emulator).
+  virtual bool emulated() const { return false; }
+  virtual std::string name() const = 0;
+
+  // Runs `command` within `timeout` seconds; "" or why it gave no result.
+  std::string run_command(const std::string &command, int timeout, std::string *out) const {
+    const int rc = shell("timeout " + std::to_string(timeout) + " " + command, out);
+    if (rc == 0) return "";
+    return rc == 124 ? "timeout: killed after " + std::to_string(timeout) + " s"
+                     : name() + " exited with " + std::to_string(rc) + " without a result";
+  }
+};
+
+// dwconv_runner here (e.g. CUDA candidates on this machine's GPU).
+class LocalRunner : public AotRunner {
+ protected:
+  std::string run_libraries(const MeasureOptions &o, const std::string &, const std::vector<std::string> &libs,
+                            const std::string &args, int timeout, std::string *out) const override {
+    return run_command(command(o) + " " + args + quoted(libs) + " 2>/dev/null", timeout, out);
+  }
+  std::string name() const override { return "dwconv_runner (local)"; }
+  virtual std::string command(const MeasureOptions &o) const { return shell_quote(o.runner_binary); }
+  static std::string quoted(const std::vector<std::string> &libs) {
+    std::string s;
+    for (const auto &l : libs) s += " " + shell_quote(l);
+    return s;
+  }
+};
+
+// The aarch64 dwconv_runner under qemu-aarch64 with the cross toolchain's sysroot: checked
+// against the naive loop, but the times are not the hardware's.
+class QemuRunner : public LocalRunner {
+ protected:
+  std::string name() const override { return "dwconv_runner (qemu)"; }
+  bool emulated() const override { return true; }
+  std::string command(const MeasureOptions &o) const override {
+    return "qemu-aarch64 -L " + shell_quote(o.qemu_sysroot) + " " + shell_quote(o.runner_binary);
+  }
+};
+
+// dwconv_runner on another machine over ssh ("ssh://[user@]host[:port]"): the runner and the
+// libraries go over the ssh connection itself (tar), so the remote needs nothing but sshd.
+class SshRunner : public AotRunner {
+ public:
+  explicit SshRunner(const std::string &spec) {
+    dest_ = spec.substr(6);  // after "ssh://"
+    if (size_t colon = dest_.rfind(':'); colon != std::string::npos) {
+      port_ = dest_.substr(colon + 1);
+      dest_ = dest_.substr(0, colon);
+    }
+  }
+
+ protected:
+  std::string name() const override { return "the runner on " + dest_; }
+  std::string run_libraries(const MeasureOptions &o, const std::string &dir, const std::vector<std::string> &libs,
+                            const std::string &args, int timeout, std::string *out) const override {
+    std::string opts = "-o BatchMode=yes -o LogLevel=ERROR";
+    for (const auto &x : o.ssh_options) opts += " " + shell_quote(x);
+    const std::string ssh = "ssh " + opts + (port_.empty() ? "" : " -p " + port_) + " " + shell_quote(dest_);
+    // One remote directory per batch; removed by the same command that runs it.
+    const std::string rdir = "/tmp/dwconv-run-" + std::to_string(getpid()) + "-" + dir.substr(dir.rfind('-') + 1);
+    const std::string binary = o.runner_binary.substr(o.runner_binary.rfind('/') + 1);
+    const std::string runner_dir = o.runner_binary.substr(0, o.runner_binary.rfind('/'));
+    std::string files = "-C " + shell_quote(runner_dir) + " " + shell_quote(binary) + " -C " + shell_quote(dir);
+    std::string remote_libs;
+    for (const auto &l : libs) {
+      files += " " + shell_quote(l.substr(l.rfind('/') + 1));
+      remote_libs += " " + rdir + "/" + l.substr(l.rfind('/') + 1);
+    }
+    std::string log;
+    if (shell("tar -cf - " + files + " | timeout " + std::to_string(timeout) + " " + ssh + " " +
+                  shell_quote("mkdir -p " + rdir + " && tar -C " + rdir + " -xf -") + " 2>&1",
+              &log) != 0)
+      return "copying the candidates to " + dest_ + " over ssh failed: " + log;
+    return run_command(ssh + " " + shell_quote(rdir + "/" + binary + " " + args + remote_libs + "; rc=$?; rm -rf " +
+                                               rdir + "; exit $rc"),
+                       timeout, out);
+  }
+
+ private:
+  std::string dest_, port_;
+};
+
 }  // namespace
+
+std::unique_ptr<Runner> make_runner(const std::string &spec) {
+  if (spec.empty()) return std::make_unique<JitChildRunner>();
+  if (spec == "local") return std::make_unique<LocalRunner>();
+  if (spec == "qemu") return std::make_unique<QemuRunner>();
+  if (spec.rfind("ssh://", 0) == 0 && spec.size() > 6) return std::make_unique<SshRunner>(spec);
+  throw std::invalid_argument("runner must be ssh://[user@]host[:port], qemu or local, not " + spec);
+}
 
 int build_jobs(const MeasureOptions &o) {
   if (o.build_jobs > 0) return o.build_jobs;
@@ -478,43 +575,11 @@ int build_jobs(const MeasureOptions &o) {
   return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-void prepare(const dwconv::Problem &p, const MeasureOptions &o) {
-  if (o.runner.empty()) workload_data(p);  // a runner elsewhere makes its own
-}
+void prepare(const dwconv::Problem &p, const MeasureOptions &o) { make_runner(o.runner)->prepare(p); }
 
 std::vector<Measurement> measure(const dwconv::Problem &p, const std::vector<Candidate> &cands,
                                  const MeasureOptions &o) {
-  if (!o.runner.empty()) {
-    if (o.runner.rfind("ssh://", 0) != 0 && o.runner != "qemu" && o.runner != "local")
-      throw std::invalid_argument("runner must be ssh://[user@]host[:port], qemu or local, not " + o.runner);
-    return measure_remote(p, cands, o);
-  }
-  std::vector<Measurement> result(cands.size());
-  workload_data(p);  // before fork(), so that every child of this workload shares it
-  // Reused candidates compiled here, before fork(), once per workload. One that fails to build
-  // is left to the child, which records why.
-  BuildCache &cache = build_cache();
-  if (cache.workload != dwconv::workload_key(p)) cache = {dwconv::workload_key(p), {}};
-  for (size_t i = 0; i < cands.size(); i++) {
-    if (!cands[i].reuse_build || cache.built.count(build_cache_key(cands[i], o))) continue;
-    try {
-      cache.built[build_cache_key(cands[i], o)] = build(p, cands[i], o, i);
-    } catch (...) {
-    }
-  }
-  ChildResult r = in_child(
-      [&] {
-        ::setenv("HL_NUM_THREADS", std::to_string(std::max(o.threads, 1)).c_str(), 1);
-        return child_main(p, cands, o);
-      },
-      o.timeout_s);
-  bool parsed_ok = false;
-  std::vector<Measurement> parsed = parse_results(r.text, cands.size(), &parsed_ok);
-  if (r.ok && parsed_ok) return parsed;
-  const std::string why = r.ok ? "crash: child exited without a result" : r.text;
-  const size_t colon = why.find(':');
-  for (auto &m : result) m = {why.substr(0, colon), 0, 0, 0, why.substr(colon + 2)};
-  return result;
+  return make_runner(o.runner)->measure(p, cands, o);
 }
 
 }  // namespace dwconv_tuner

@@ -3,6 +3,7 @@
 // a crashing candidate is recorded as such and a hanging one is killed by a timeout.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,23 @@ struct MeasureOptions {
 
 // build_jobs resolved: the CPUs this process may run on when 0.
 int build_jobs(const MeasureOptions &o);
+
+// Where a batch of candidates is built and timed (MeasureOptions::runner): a JIT child here
+// (""), or AOT-compiled libraries that dwconv_runner times here ("local"), under qemu-aarch64
+// ("qemu") or on another machine ("ssh://..."). A new place to run candidates (an emulator, a
+// device farm) is one more subclass in measure.cpp and one more name in make_runner.
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  // Makes what the runner needs of a workload before its first batch (the JIT child's data).
+  virtual void prepare(const dwconv::Problem &) const {}
+  // Compiles every candidate, checks each against the naive loop, then times the right ones in
+  // interleaved rounds; one result per candidate, in order.
+  virtual std::vector<Measurement> measure(const dwconv::Problem &problem, const std::vector<Candidate> &candidates,
+                                           const MeasureOptions &options) const = 0;
+};
+// The runner a MeasureOptions::runner names; throws std::invalid_argument for any other name.
+std::unique_ptr<Runner> make_runner(const std::string &spec);
 
 // Makes the workload's data and its naive-loop reference output (seconds on the big shapes),
 // which the first measure() of a workload makes otherwise, inside that batch's time. A search

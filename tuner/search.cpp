@@ -44,51 +44,64 @@ bool enough_tasks(const dwconv::Problem &p, int co_tile, int rows_per_task, int 
   return tasks >= std::min<long long>(8, dwconv::cpu_tasks(w, co_tile, 1, 1)) && tasks <= most;
 }
 
+// A family's search dimensions: the fields of its params struct that have a search range
+// (visit_fields), fewest values first, the order the coordinate descent visits them, so that a
+// short budget (batch8: ~30 candidates in 34 s) still tries every dimension once.
+template <class P>
+std::vector<std::pair<std::string, std::vector<int>>> search_dims() {
+  P p;
+  std::vector<std::pair<std::string, std::vector<int>>> dims;
+  dwconv::visit_fields(p, [&](const char *name, auto &, dwconv::SearchRange range) {
+    if (range.size() > 0) dims.emplace_back(name, std::vector<int>(range));
+  });
+  std::stable_sort(dims.begin(), dims.end(), [](const auto &a, const auto &b) { return a.second.size() < b.second.size(); });
+  return dims;
+}
+
+// A point of the search as its params struct (fields it does not name keep their defaults).
+template <class P>
+P params_of(const std::map<std::string, int> &v) {
+  P p;
+  dwconv::visit_fields(p, [&](const char *name, auto &field, dwconv::SearchRange) {
+    const auto it = v.find(name);
+    if (it != v.end()) field = static_cast<std::remove_reference_t<decltype(field)>>(it->second);
+  });
+  return p;
+}
+
 ParamSpace make_x86_space() {
   ParamSpace s;
   s.family = "x86";
-  // In the order the coordinate descent visits them: fewest values first, so that a short
-  // budget (batch8: ~30 candidates in 34 s) still tries every dimension once; the loop order
-  // alone moved 8x56x56x128 from 32 to 42 GFLOP/s, and was the 6th of 8 dimensions visited.
-  s.dims = {{"channel_tiles_outer", {0, 1}},
-            {"unroll_taps", {0, 1}},
-            {"stage_input", {0, 1, 2}},
-            {"tile_h", {1, 2, 3}},
-            {"vectors", {1, 2, 3, 4}},
-            {"rows_per_task", {1, 2, 4, 8, 16}},
-            {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
-            {"tile_w", {1, 2, 3, 4, 5, 6, 7, 8}}};
+  s.dims = search_dims<dwconv::X86Params>();
   // 32 vector registers on AVX-512, 16 on AVX2 and SSE (each ISA level is tuned on its own):
   // keep the accumulators of a register tile within 3/4 of them so that input vectors and some
   // filter vectors still fit.
   s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const int acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    const auto x = params_of<dwconv::X86Params>(v);
+    const int acc = x.vectors * x.tile_w * x.tile_h;
     return acc >= 1 && acc <= t.max_accumulators &&
-           enough_tasks(p, t.lanes * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
+           enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
   };
   s.default_params = [](const dwconv::Problem &p, const SpaceTarget &t) {
     dwconv::WorkloadShape w = shape_of(p);
     return dwconv::to_string(dwconv::default_x86_params(&w, t.lanes));
   };
   s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const double acc = v.at("vectors") * v.at("tile_w") * v.at("tile_h");
+    const auto x = params_of<dwconv::X86Params>(v);
+    const double acc = x.vectors * x.tile_w * x.tile_h;
     double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
     if (acc > t.max_accumulators) eff *= 0.3;
     // M <= 2 is fastest reading the input in place (the padding selects partitioned away), all
     // channel tiles at each column tile (contiguous rows); M > 2 needs the replicated input
     // staged, in whole chunks of lcm(M, 16) channels (x86.cpp: staged_chunk).
-    const int m = p.filter.m, stage = v.at("stage_input");
-    const bool outer = v.at("channel_tiles_outer");
+    const int m = p.filter.m, stage = x.stage_input;
+    const bool outer = x.channel_tiles_outer;
     if (m > 2 && stage == 0) eff *= 0.4;
-    if (m > 2 && stage != 0) {
-      dwconv::X86Params x;
-      x.stage_input = stage, x.vectors = v.at("vectors"), x.channel_tiles_per_task = v.at("channel_tiles_per_task");
-      if (dwconv::staged_chunk(x, m, t.lanes) == 0) eff *= 0.4;  // a gather per staged vector
-    }
+    if (m > 2 && stage != 0 && dwconv::staged_chunk(x, m, t.lanes) == 0) eff *= 0.4;  // a gather per staged vector
     if (m <= 2 && stage != 0) eff *= 0.7;
     if (stage == 0 && outer) eff *= 0.9;
     if (stage == 2 && !outer) eff *= 0.7;
-    if (!v.at("unroll_taps")) eff *= 0.8;
+    if (!x.unroll_taps) eff *= 0.8;
     return eff;
   };
   s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
@@ -100,14 +113,12 @@ ParamSpace make_x86_space() {
 ParamSpace make_arm_neon_space() {
   ParamSpace s;
   s.family = "arm_neon";
-  s.dims = {{"s1_vectors", {1, 2, 3, 4}}, {"s1_tile_w", {1, 2, 3, 4, 6}}, {"s1_tile_h", {1, 2, 3}},
-            {"vectors", {1, 2, 3, 4}},    {"tile_w", {1, 2, 3, 4, 6}},    {"tile_h", {1, 2}},
-            {"rows_per_task", {1, 2, 4, 8, 16}}, {"channel_tiles_per_task", {0, 1, 2, 4, 8}},
-            {"specialize_strides", {0, 1}}, {"stage_input", {0, 1}}, {"unroll_taps", {0, 1}}};
+  s.dims = search_dims<dwconv::ArmNeonParams>();
   s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    return v.at("s1_vectors") * v.at("s1_tile_w") * v.at("s1_tile_h") <= t.max_accumulators &&
-           v.at("vectors") * v.at("tile_w") * v.at("tile_h") <= t.max_accumulators &&
-           enough_tasks(p, t.lanes * v.at("vectors"), v.at("rows_per_task"), v.at("channel_tiles_per_task"));
+    const auto x = params_of<dwconv::ArmNeonParams>(v);
+    return x.s1_vectors * x.s1_tile_w * x.s1_tile_h <= t.max_accumulators &&
+           x.vectors * x.tile_w * x.tile_h <= t.max_accumulators &&
+           enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
   };
   s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
     dwconv::WorkloadShape w = shape_of(p);
@@ -117,16 +128,17 @@ ParamSpace make_arm_neon_space() {
   // accumulators; no gathers, so M > 1 needs the staged input; loads are the limit, which a
   // taller tile (shared input rows) relieves.
   s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
+    const auto x = params_of<dwconv::ArmNeonParams>(v);
     const bool unit = p.params.stride_w == 1 && p.params.stride_h == 1 && p.params.dilation_w == 1 &&
-                      p.params.dilation_h == 1 && v.at("specialize_strides");
-    const std::string pre = unit ? "s1_" : "";
-    const double acc = v.at(pre + "vectors") * v.at(pre + "tile_w") * v.at(pre + "tile_h");
+                      p.params.dilation_h == 1 && x.specialize_strides;
+    const int tile_h = unit ? x.s1_tile_h : x.tile_h;
+    const double acc = unit ? x.s1_vectors * x.s1_tile_w * x.s1_tile_h : x.vectors * x.tile_w * x.tile_h;
     double eff = std::min(acc, 8.0) / 8.0;
     if (acc > t.max_accumulators) eff *= 0.3;
-    if (v.at(pre + "tile_h") > 1 && unit) eff *= 1.1;
-    if (p.filter.m > 1 && !v.at("stage_input")) eff *= 0.4;
-    if (!v.at("specialize_strides")) eff *= 0.5;
-    if (!v.at("unroll_taps")) eff *= 0.8;
+    if (tile_h > 1 && unit) eff *= 1.1;
+    if (p.filter.m > 1 && !x.stage_input) eff *= 0.4;
+    if (!x.specialize_strides) eff *= 0.5;
+    if (!x.unroll_taps) eff *= 0.8;
     return std::min(eff, 1.0);
   };
   s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
@@ -137,11 +149,10 @@ ParamSpace make_arm_neon_space() {
 ParamSpace make_cuda_space() {
   ParamSpace s;
   s.family = "cuda";
-  s.dims = {{"threads_co", {8, 16, 32, 64}}, {"threads_x", {1, 2, 4, 8, 16}}, {"threads_y", {1, 2, 4, 8}},
-            {"co_per_thread", {1, 2, 4}},    {"tile_x", {1, 2, 4}},            {"tile_y", {1, 2, 4}},
-            {"stage_input", {0, 1}},         {"unroll_taps", {0, 1}}};
+  s.dims = search_dims<dwconv::CudaParams>();
   s.valid = [](const dwconv::Problem &, const SpaceTarget &, const std::map<std::string, int> &v) {
-    const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
+    const auto x = params_of<dwconv::CudaParams>(v);
+    const int threads = x.threads_co * x.threads_x * x.threads_y;
     return threads % 32 == 0 && threads <= 1024;
   };
   s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
@@ -152,15 +163,16 @@ ParamSpace make_cuda_space() {
   // 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
   // register reuse of the taps, shared-memory staging for stride 1-2.
   s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &, const std::map<std::string, int> &v) {
-    const int threads = v.at("threads_co") * v.at("threads_x") * v.at("threads_y");
+    const auto x = params_of<dwconv::CudaParams>(v);
+    const int threads = x.threads_co * x.threads_x * x.threads_y;
     double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
-    if (v.at("threads_co") < 32) eff *= 0.6;  // a warp spans several pixels: split lines
-    const int outputs = v.at("co_per_thread") * v.at("tile_x") * v.at("tile_y");
+    if (x.threads_co < 32) eff *= 0.6;  // a warp spans several pixels: split lines
+    const int outputs = x.co_per_thread * x.tile_x * x.tile_y;
     eff *= outputs < 2 ? 0.7 : outputs > 16 ? 0.5 : 1.0;
     const long long cm = p.input.c * p.filter.m;
-    if (v.at("threads_co") * v.at("co_per_thread") > 2 * cm) eff *= 0.5;  // idle channel lanes
-    if (v.at("stage_input") && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
-    if (!v.at("unroll_taps")) eff *= 0.8;
+    if (x.threads_co * x.co_per_thread > 2 * cm) eff *= 0.5;  // idle channel lanes
+    if (x.stage_input && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
+    if (!x.unroll_taps) eff *= 0.8;
     return eff;
   };
   s.autoschedulers = {"Anderson2021", "Li2018"};

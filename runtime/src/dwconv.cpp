@@ -239,7 +239,7 @@ Plan &Plan::operator=(Plan &&other) noexcept {
     padding_ = other.padding_;
     kernel_ = other.kernel_;
     windowed_ = other.windowed_;
-    std::copy(other.window_, other.window_ + 4, window_);
+    std::copy(other.reach_, other.reach_ + 8, reach_);
     window_kernel_ = other.window_kernel_;
     reason_ = std::move(other.reason_);
     zero_bias_ = std::move(other.zero_bias_);
@@ -263,29 +263,42 @@ Status Plan::create_general(const Problem &problem, Plan *plan) {
 
 namespace {
 
-detail::FilterWindow window_of(const int64_t w[4]) { return {{w[0], w[1]}, {w[2], w[3]}}; }
+detail::Reach reach_from(const int64_t r[8]) {
+  return {{r[0], r[1]}, {r[2], r[3]}, {r[4], r[5]}, {r[6], r[7]}};
+}
 
-std::string describe_window(const detail::FilterWindow &w, const FilterShape &f) {
-  auto range = [](detail::TapWindow t) {
-    return std::to_string(t.first) + ".." + std::to_string(t.first + t.count - 1);
-  };
-  return "only filter rows " + range(w.rows) + " and columns " + range(w.cols) + " of the " + std::to_string(f.kh) +
-         "x" + std::to_string(f.kw) + " filter ever read the input (the others read padding for every output)";
+void store_reach(const detail::Reach &w, int64_t r[8]) {
+  const detail::Span spans[4] = {w.rows, w.cols, w.out_rows, w.out_cols};
+  for (int i = 0; i < 4; i++) r[2 * i] = spans[i].first, r[2 * i + 1] = spans[i].count;
+}
+
+std::string describe_reach(const detail::Reach &w, const Problem &p) {
+  auto range = [](detail::Span t) { return std::to_string(t.first) + ".." + std::to_string(t.end() - 1); };
+  std::string s;
+  if (w.rows.count < p.filter.kh || w.cols.count < p.filter.kw)
+    s = "only filter rows " + range(w.rows) + " and columns " + range(w.cols) + " of the " +
+        std::to_string(p.filter.kh) + "x" + std::to_string(p.filter.kw) +
+        " filter ever read the input (the others read padding for every output)";
+  if (w.out_rows.count < p.output.h || w.out_cols.count < p.output.w)
+    s += std::string(s.empty() ? "only " : "; only ") + "output rows " + range(w.out_rows) + " and columns " +
+         range(w.out_cols) + " read the input (the others read padding through every tap: the activation of "
+         "the bias)";
+  return s;
 }
 
 }  // namespace
 
-// A general kernel's problem whose reaching taps are a smaller window of the filter runs on
-// that window: its cost follows the taps that read data, where the whole filter's dilated
-// extent can dwarf the input (a 3x3 filter at dilation 24 on a 16x16 image is a 1x1
-// convolution). Per-workload kernels keep the whole filter: the build asked for them.
+// A general kernel's problem runs on the part of it that reads data: its cost then follows the
+// taps and outputs that read the input, where the whole filter's dilated extent or the padding
+// can dwarf the input (a 3x3 filter at dilation 24 on a 16x16 image is a 1x1 convolution).
+// Per-workload kernels keep the whole problem: the build generated them for it.
 void Plan::fit_window() {
   windowed_ = false, window_kernel_ = -1;
   if (detail::kernel_kind(detail::kernel(kernel_)) != KernelKind::kGeneral) return;
-  const detail::FilterWindow w = detail::reaching_window(problem_, padding_);
-  if (detail::is_whole_filter(w, problem_)) return;
+  const detail::Reach w = detail::reach_of(problem_, padding_);
+  if (detail::is_whole(w, problem_)) return;
   windowed_ = true;
-  window_[0] = w.rows.first, window_[1] = w.rows.count, window_[2] = w.cols.first, window_[3] = w.cols.count;
+  store_reach(w, reach_);
   if (w.empty()) {
     reason_ = "no filter tap ever reads the input (every output reads only padding): the output is the "
               "activation of the bias, no kernel runs";
@@ -295,8 +308,9 @@ void Plan::fit_window() {
   q.filter.kh = w.rows.count, q.filter.kw = w.cols.count;
   std::string why;
   window_kernel_ = detail::select_kernel(q, &why, /*general_only=*/true);
-  reason_ = describe_window(w, problem_.filter) + ": runs that " + std::to_string(q.filter.kh) + "x" +
-            std::to_string(q.filter.kw) + " window; " + why;
+  reason_ = describe_reach(w, problem_) + ": runs the " + std::to_string(q.filter.kh) + "x" +
+            std::to_string(q.filter.kw) + " window on " + std::to_string(w.out_rows.count) + "x" +
+            std::to_string(w.out_cols.count) + " outputs; " + why;
 }
 
 Status Plan::create_with_kernel(const Problem &problem, const std::string &kernel_name, Plan *plan) {
@@ -403,17 +417,50 @@ Status run_calls(const detail::KernelInfo &k, const Problem &p, const detail::Ke
   return Status::Ok();
 }
 
-// Every output of a problem whose filter never reads the input: the activation of the bias.
-void write_bias(const Problem &p, const float *bias, float *output) {
+// Every output outside the box of `w` (all of them where nothing reads the input): the
+// activation of the bias.
+void write_bias_outside(const Problem &p, const detail::Reach &w, const float *bias, float *output) {
   float lo, hi;
   activation_bounds(p.params, &lo, &hi);
   const detail::DenseStrides os = detail::output_strides(p);
   const int64_t cm = p.filter.c * p.filter.m;
+  auto in = [](detail::Span s, int64_t i) { return i >= s.first && i < s.end(); };
   for (int64_t n = 0; n < p.output.n; n++)
     for (int64_t y = 0; y < p.output.h; y++)
       for (int64_t x = 0; x < p.output.w; x++) {
+        if (!w.empty() && in(w.out_rows, y) && in(w.out_cols, x)) continue;
         float *o = output + n * os.n + y * os.h + x * os.w;
         for (int64_t co = 0; co < cm; co++) o[co] = std::min(std::max(bias[co], lo), hi);
+      }
+}
+
+// The products with padding that the part of `w` leaves out: 0 * w, nothing unless w is an
+// infinity or NaN, which makes the output NaN as in the naive loop and TensorFlow (an
+// activation keeps NaN). A tap outside the window reads padding for every output; every tap
+// does for an output outside the box.
+void add_padding_products(const Problem &p, const detail::Reach &w, const float *filter, float *output) {
+  const int64_t cm = p.filter.c * p.filter.m;
+  std::vector<int64_t> outside_window, any_tap;  // channels with a non-finite tap
+  for (int64_t co = 0; co < cm; co++) {
+    bool outside = false, any = false;
+    for (int64_t ky = 0; ky < p.filter.kh; ky++)
+      for (int64_t kx = 0; kx < p.filter.kw; kx++) {
+        if (std::isfinite(filter[(ky * p.filter.kw + kx) * cm + co])) continue;
+        any = true;
+        outside |= ky < w.rows.first || ky >= w.rows.end() || kx < w.cols.first || kx >= w.cols.end();
+      }
+    if (outside) outside_window.push_back(co);
+    if (any) any_tap.push_back(co);
+  }
+  if (any_tap.empty()) return;
+  const detail::DenseStrides os = detail::output_strides(p);
+  auto in = [](detail::Span s, int64_t i) { return i >= s.first && i < s.end(); };
+  for (int64_t n = 0; n < p.output.n; n++)
+    for (int64_t y = 0; y < p.output.h; y++)
+      for (int64_t x = 0; x < p.output.w; x++) {
+        const bool in_box = !w.empty() && in(w.out_rows, y) && in(w.out_cols, x);
+        for (int64_t co : in_box ? outside_window : any_tap)
+          output[n * os.n + y * os.h + x * os.w + co] = std::nanf("");
       }
 }
 
@@ -433,39 +480,19 @@ Status Plan::run(const float *input, const float *filter, const float *bias, flo
   return run_on(input, filter, bias, output, &parallel_for);
 }
 
-// The taps outside the window add 0 * w to every output: nothing, unless w is an infinity or
-// NaN, which makes its output channel NaN everywhere (as in the naive loop and TensorFlow; an
-// activation keeps NaN).
-void Plan::add_outside_taps(const float *filter, float *output) const {
-  const detail::FilterWindow w = window_of(window_);
-  const int64_t cm = problem_.filter.c * problem_.filter.m;
-  std::vector<int64_t> nan_channels;
-  for (int64_t ky = 0; ky < problem_.filter.kh; ky++)
-    for (int64_t kx = 0; kx < problem_.filter.kw; kx++) {
-      const bool inside = ky >= w.rows.first && ky < w.rows.first + w.rows.count && kx >= w.cols.first &&
-                          kx < w.cols.first + w.cols.count;
-      const float *tap = filter + (ky * problem_.filter.kw + kx) * cm;
-      for (int64_t co = 0; co < cm && !inside; co++)
-        if (!std::isfinite(tap[co])) nan_channels.push_back(co);
-    }
-  if (nan_channels.empty()) return;
-  const detail::DenseStrides os = detail::output_strides(problem_);
-  for (int64_t n = 0; n < problem_.output.n; n++)
-    for (int64_t y = 0; y < problem_.output.h; y++)
-      for (int64_t x = 0; x < problem_.output.w; x++)
-        for (int64_t co : nan_channels) output[n * os.n + y * os.h + x * os.w + co] = std::nanf("");
-}
-
 Status Plan::run_window(const float *input, const float *filter, const float *bias, float *output,
                         const ParallelFor *parallel_for) const {
-  if (window_kernel_ < 0) {
-    write_bias(problem_, bias, output);
-    return Status::Ok();
+  const detail::Reach w = reach_from(reach_);
+  if (window_kernel_ >= 0) {
+    const detail::KernelInfo &k = detail::kernel(window_kernel_);
+    const std::vector<detail::KernelCall> calls =
+        detail::general_kernel_calls(problem_, padding_, w, k.family, general_kernel_lanes());
+    Status s = run_calls(k, problem_, calls.data(), calls.size(), input, filter, bias, output, parallel_for);
+    if (!s.ok()) return s;
   }
-  const detail::KernelInfo &k = detail::kernel(window_kernel_);
-  const std::vector<detail::KernelCall> calls =
-      detail::general_kernel_calls(problem_, padding_, window_of(window_), k.family, general_kernel_lanes());
-  return run_calls(k, problem_, calls.data(), calls.size(), input, filter, bias, output, parallel_for);
+  write_bias_outside(problem_, w, bias, output);
+  add_padding_products(problem_, w, filter, output);
+  return Status::Ok();
 }
 
 Status Plan::run_on(const float *input, const float *filter, const float *bias, float *output,
@@ -475,11 +502,7 @@ Status Plan::run_on(const float *input, const float *filter, const float *bias, 
   Status s = detail::check_pointers(p, input, filter, bias, output);
   if (!s.ok()) return s;
   if (bias == nullptr) bias = zero_bias_.data();  // made once by create(), not per run
-  if (windowed_) {
-    s = run_window(input, filter, bias, output, parallel_for);
-    if (s.ok()) add_outside_taps(filter, output);
-    return s;
-  }
+  if (windowed_) return run_window(input, filter, bias, output, parallel_for);
 
   // A per-workload kernel takes the whole problem in one call; a general kernel's problem is cut
   // into calls that run its fastest branches.
@@ -489,7 +512,7 @@ Status Plan::run_on(const float *input, const float *filter, const float *bias, 
     return run_calls(k, p, &call, 1, input, filter, bias, output, parallel_for);
   }
   const std::vector<detail::KernelCall> calls =
-      detail::general_kernel_calls(p, padding_, detail::whole_filter(p), k.family, general_kernel_lanes());
+      detail::general_kernel_calls(p, padding_, detail::whole_reach(p), k.family, general_kernel_lanes());
   return run_calls(k, p, calls.data(), calls.size(), input, filter, bias, output, parallel_for);
 }
 

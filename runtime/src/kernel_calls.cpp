@@ -17,7 +17,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // The views of one call: channel block b, row phase ry, column phase px, filter window w.
-KernelCall make_call(const Problem &p, const FilterWindow &w, ChannelBlock b, const Phase &ry, const Phase &px) {
+KernelCall make_call(const Problem &p, const Reach &w, ChannelBlock b, const Phase &ry, const Phase &px) {
   const DenseStrides in = input_strides(p), out = output_strides(p);
   const int64_t m = p.filter.m;
   KernelCall k;
@@ -48,20 +48,21 @@ Phase whole_dimension(int64_t in, int64_t out, int64_t stride, int64_t dilation,
   return w;
 }
 
-// One dimension restricted to a tap window: its input from `skip` on, where the window's first
-// tap reads for the first output when that lies inside the input, and the padding before it.
+// One dimension restricted to a tap window and an output box starting at output `first_out`:
+// its input from `skip` on, where the window's first tap reads for the box's first output when
+// that lies inside the input, and the padding before it.
 struct WindowedDimension {
   int64_t skip, in, pad;
 };
-WindowedDimension windowed(int64_t in, int64_t dilation, int64_t pad, TapWindow w) {
-  const int64_t lead = w.first * dilation;  // the window's first tap, from the filter's
-  const int64_t skip = std::max<int64_t>(0, lead - pad);
-  return {skip, in - skip, pad + skip - lead};
+WindowedDimension windowed(int64_t in, int64_t stride, int64_t dilation, int64_t pad, Span taps, int64_t first_out) {
+  const int64_t lead = taps.first * dilation - pad + first_out * stride;  // where that tap reads
+  const int64_t skip = std::max<int64_t>(0, lead);
+  return {skip, in - skip, skip - lead};
 }
 
 }  // namespace
 
-TapWindow reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad) {
+Span reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad) {
   auto reaches = [&](int64_t k) {
     const int64_t at = k * dilation - pad;  // where tap k reads for output 0
     const int64_t first_out = at >= 0 ? 0 : ceil_div(-at, stride);  // first output it reads x >= 0 for
@@ -74,20 +75,40 @@ TapWindow reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride,
   return {first, last - first + 1};
 }
 
-FilterWindow whole_filter(const Problem &p) { return {{0, p.filter.kh}, {0, p.filter.kw}}; }
-
-FilterWindow reaching_window(const Problem &p, const ResolvedPadding &pad) {
-  const ConvParams &q = p.params;
-  return {reaching_taps(p.input.h, p.output.h, p.filter.kh, q.stride_h, q.dilation_h, pad.top),
-          reaching_taps(p.input.w, p.output.w, p.filter.kw, q.stride_w, q.dilation_w, pad.left)};
+Span reaching_outputs(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad, Span taps) {
+  int64_t first = out, last = -1;
+  for (int64_t k = taps.first; k < taps.end(); k++) {
+    const int64_t at = k * dilation - pad;  // where tap k reads for output 0
+    // Outputs o with 0 <= o * stride + at < in.
+    const int64_t lo = std::max<int64_t>(0, at >= 0 ? 0 : ceil_div(-at, stride));
+    const int64_t hi = std::min(out - 1, floor_div(in - 1 - at, stride));
+    if (lo > hi) continue;
+    first = std::min(first, lo), last = std::max(last, hi);
+  }
+  return last < 0 ? Span{0, 0} : Span{first, last - first + 1};
 }
 
-bool is_whole_filter(const FilterWindow &w, const Problem &p) {
-  return w.rows.count == p.filter.kh && w.cols.count == p.filter.kw;
+Reach whole_reach(const Problem &p) {
+  return {{0, p.filter.kh}, {0, p.filter.kw}, {0, p.output.h}, {0, p.output.w}};
+}
+
+Reach reach_of(const Problem &p, const ResolvedPadding &pad) {
+  const ConvParams &q = p.params;
+  Reach r;
+  r.rows = reaching_taps(p.input.h, p.output.h, p.filter.kh, q.stride_h, q.dilation_h, pad.top);
+  r.cols = reaching_taps(p.input.w, p.output.w, p.filter.kw, q.stride_w, q.dilation_w, pad.left);
+  r.out_rows = reaching_outputs(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top, r.rows);
+  r.out_cols = reaching_outputs(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left, r.cols);
+  return r;
+}
+
+bool is_whole(const Reach &r, const Problem &p) {
+  return r.rows.count == p.filter.kh && r.cols.count == p.filter.kw && r.out_rows.count == p.output.h &&
+         r.out_cols.count == p.output.w;
 }
 
 KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad) {
-  return make_call(p, whole_filter(p), {0, p.filter.c},
+  return make_call(p, whole_reach(p), {0, p.filter.c},
                    whole_dimension(p.input.h, p.output.h, p.params.stride_h, p.params.dilation_h, pad.top),
                    whole_dimension(p.input.w, p.output.w, p.params.stride_w, p.params.dilation_w, pad.left));
 }
@@ -124,22 +145,22 @@ std::vector<Phase> dimension_phases(int64_t in, int64_t out, int64_t stride, int
   return v;
 }
 
-std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const FilterWindow &w,
+std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const Reach &w,
                                              const char *family, int lanes) {
   ChannelBlock blocks[2];
   const int block_count = general_kernel_blocks(p.filter.c, p.filter.m, lanes, blocks);
   const ConvParams &q = p.params;
   const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
                           general_branch_for(family, q.stride_h, q.dilation_h);
-  auto phases = [&](int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t before, TapWindow taps) {
-    const WindowedDimension d = windowed(in, dilation, before, taps);
-    std::vector<Phase> v = own_branch ? std::vector<Phase>{whole_dimension(d.in, out, stride, dilation, d.pad)}
-                                      : dimension_phases(d.in, out, stride, dilation, d.pad);
-    for (Phase &ph : v) ph.in_first += d.skip;
+  auto phases = [&](int64_t in, int64_t stride, int64_t dilation, int64_t before, Span taps, Span outs) {
+    const WindowedDimension d = windowed(in, stride, dilation, before, taps, outs.first);
+    std::vector<Phase> v = own_branch ? std::vector<Phase>{whole_dimension(d.in, outs.count, stride, dilation, d.pad)}
+                                      : dimension_phases(d.in, outs.count, stride, dilation, d.pad);
+    for (Phase &ph : v) ph.in_first += d.skip, ph.out_first += outs.first;
     return v;
   };
-  const std::vector<Phase> rows = phases(p.input.h, p.output.h, q.stride_h, q.dilation_h, pad.top, w.rows);
-  const std::vector<Phase> cols = phases(p.input.w, p.output.w, q.stride_w, q.dilation_w, pad.left, w.cols);
+  const std::vector<Phase> rows = phases(p.input.h, q.stride_h, q.dilation_h, pad.top, w.rows, w.out_rows);
+  const std::vector<Phase> cols = phases(p.input.w, q.stride_w, q.dilation_w, pad.left, w.cols, w.out_cols);
   std::vector<KernelCall> calls;
   calls.reserve(block_count * rows.size() * cols.size());
   for (int b = 0; b < block_count; b++)

@@ -35,24 +35,28 @@ struct KernelCall {
 // The whole problem as one call.
 KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad);
 
-// The filter taps [first, first + count) of one dimension that read the input for some output:
-// the taps before and after them read only padding for every output (0 * w), so a problem can
-// run on that window of its filter with a smaller padding and input. count 0: no tap reaches
-// the input, every output is the activation of the bias. Taps between two reaching taps that
-// themselves reach nothing (stride above the input) stay in the window.
-struct TapWindow {
+// The part of a problem that reads data. In one dimension, the filter taps that read the input
+// for some output (the taps before and after them read only padding for every output: 0 * w),
+// and the outputs that read the input through some tap of that window (the others read only
+// padding: the activation of the bias). A problem runs on that window of its filter and that
+// box of its output, with a smaller padding and input; with a dilation or stride far beyond the
+// input the rest can be most of the problem. Taps or outputs between two that read the input
+// stay in the window or box. count 0: nothing reads the input.
+struct Span {
   int64_t first = 0, count = 0;
+  int64_t end() const { return first + count; }
 };
-TapWindow reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad);
+Span reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad);
+Span reaching_outputs(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad, Span taps);
 
-// The filter window of a problem (rows x columns).
-struct FilterWindow {
-  TapWindow rows, cols;
+struct Reach {
+  Span rows, cols;          // filter taps
+  Span out_rows, out_cols;  // outputs
   bool empty() const { return rows.count == 0 || cols.count == 0; }
 };
-FilterWindow whole_filter(const Problem &p);
-FilterWindow reaching_window(const Problem &p, const ResolvedPadding &pad);
-bool is_whole_filter(const FilterWindow &w, const Problem &p);
+Reach whole_reach(const Problem &p);
+Reach reach_of(const Problem &p, const ResolvedPadding &pad);
+bool is_whole(const Reach &r, const Problem &p);
 
 // A block of input channels [first, first + count).
 struct ChannelBlock {
@@ -87,9 +91,9 @@ inline constexpr int64_t kMaxDilationPhases = 8;
 std::vector<Phase> dimension_phases(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad);
 
 // The calls of a general kernel of `family` on the vector width `lanes` over the (non-empty)
-// filter window `w`: channel blocks x row phases x column phases, each call on whole vectors,
-// and at stride and dilation 1 where the kernel has no branch for the problem's own.
-std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const FilterWindow &w,
+// reach `w`: channel blocks x row phases x column phases, each call on whole vectors, and at
+// stride and dilation 1 where the kernel has no branch for the problem's own.
+std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPadding &pad, const Reach &w,
                                              const char *family, int lanes);
 
 }  // namespace detail

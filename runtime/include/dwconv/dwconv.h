@@ -171,17 +171,17 @@ class Plan {
 
   Status run_window(const float *input, const float *filter, const float *bias, float *output,
                     const ParallelFor *parallel_for) const;
-  void add_outside_taps(const float *filter, float *output) const;
   void fit_window();
 
   Problem problem_;
   ResolvedPadding padding_;
   int kernel_ = -1;
-  // Where the taps that ever read the input are a smaller window of the filter and a general
-  // kernel serves the problem: the window (rows, then columns: first, count) and the kernel
-  // that runs it (-1 where the window is empty).
+  // Where a general kernel serves the problem and the part of it that reads data is smaller
+  // than the problem (a window of the filter, a box of the output: kernel_calls.h, Reach): that
+  // part as (first, count) of filter rows, filter columns, output rows, output columns, and the
+  // kernel that runs it (-1 where nothing reads the input).
   bool windowed_ = false;
-  int64_t window_[4] = {};
+  int64_t reach_[8] = {};
   int window_kernel_ = -1;
   std::string reason_;
   std::vector<float> zero_bias_;  // the kernels' bias input when the problem has none
