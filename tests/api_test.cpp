@@ -607,14 +607,19 @@ TEST(GeneralKernelCalls, CallsOnViewsComputeTheWholeProblem) {
       ASSERT_NEAR(got[j], ref[j], 1e-4f * (1 + std::fabs(ref[j]))) << "element " << j;
     }
     const dwconv::ConvParams &q = p.params;
-    const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
-                            dwconv::general_branch_for(family, q.stride_h, q.dilation_h);
+    // One output: no stride; one tap: no dilation.
+    const int sh = w.out_rows.count == 1 ? 1 : q.stride_h, sw = w.out_cols.count == 1 ? 1 : q.stride_w;
+    const int dh = w.rows.count == 1 ? 1 : q.dilation_h, dw = w.cols.count == 1 ? 1 : q.dilation_w;
+    const bool own_branch = sh == sw && dh == dw && dwconv::general_branch_for(family, sh, dh);
     // The rows the window reads: from its first tap's position for the box's first output on.
     const int64_t rows_read =
         p.input.h - std::max<int64_t>(0, w.rows.first * q.dilation_h - pad.top + w.out_rows.first * q.stride_h);
-    const bool rows_cut = !own_branch && q.dilation_h > 1 && q.dilation_h % q.stride_h == 0 &&
-                          q.dilation_h <= dwconv::detail::kMaxDilationPhases && rows_read >= q.dilation_h;
-    for (const auto &c : calls) EXPECT_EQ(c.dilation_y, rows_cut ? 1 : p.params.dilation_h);
+    const bool rows_cut = !own_branch && dh > 1 && dh % sh == 0 && dh <= dwconv::detail::kMaxDilationPhases &&
+                          rows_read >= dh;
+    for (const auto &c : calls) {
+      EXPECT_EQ(c.dilation_y, rows_cut ? 1 : dh);
+      EXPECT_EQ(c.stride_y, rows_cut ? 1 : sh);
+    }
     cut += rows_cut;
   }
   EXPECT_GT(cut, 50);  // the random problems exercise the phases and the windows
@@ -765,6 +770,21 @@ TEST(Reach, NonFiniteTapOutsideTheWindowMakesNaNAsTheNaiveLoopDoes) {
       EXPECT_TRUE(check_against_reference(p, t.input.data(), t.filter.data(), nullptr, t.output.data()).ok());
     }
   }
+}
+
+// fuzz_api's third finding: one output row at stride 732673 on the any-M kernel staged a strip
+// of two rows a stride apart (1.7 GB allocated; 25 s under ASan). One output has no stride.
+TEST(Reach, OneOutputRunsAtStrideOne) {
+  Spec s;
+  s.n = 9, s.h = 6, s.w = 7, s.c = 9, s.m = 9, s.kh = 1, s.kw = 6, s.sh = 732673, s.sw = 1;
+  s.padding = Padding::kExplicit, s.pb = 1;
+  const Problem p = problem_of(s);
+  ASSERT_EQ(p.output.h, 1);
+  dwconv::ResolvedPadding pad;
+  ASSERT_TRUE(dwconv::resolve_padding(p.input, p.filter, p.params, &pad).ok());
+  for (const auto &c : dwconv::detail::general_kernel_calls(p, pad, dwconv::detail::reach_of(p, pad), "x86", 16))
+    EXPECT_EQ(c.stride_y, 1);
+  EXPECT_EQ(dwconv_test::check_against_reference(p, "", 13), "");
 }
 
 // Outside the box every tap reads padding: a non-finite tap anywhere in the filter makes those

@@ -150,17 +150,26 @@ std::vector<KernelCall> general_kernel_calls(const Problem &p, const ResolvedPad
   ChannelBlock blocks[2];
   const int block_count = general_kernel_blocks(p.filter.c, p.filter.m, lanes, blocks);
   const ConvParams &q = p.params;
-  const bool own_branch = q.stride_h == q.stride_w && q.dilation_h == q.dilation_w &&
-                          general_branch_for(family, q.stride_h, q.dilation_h);
-  auto phases = [&](int64_t in, int64_t stride, int64_t dilation, int64_t before, Span taps, Span outs) {
+  // A dimension with one output never steps by its stride, and one with one tap never by its
+  // dilation: 1 there lets the call take the unit branches, and keeps the staged strip of an
+  // any-M kernel from spanning a stride far beyond the image (rows_per_task strides).
+  const int64_t stride_h = w.out_rows.count == 1 ? 1 : q.stride_h, stride_w = w.out_cols.count == 1 ? 1 : q.stride_w;
+  const int64_t dilation_h = w.rows.count == 1 ? 1 : q.dilation_h, dilation_w = w.cols.count == 1 ? 1 : q.dilation_w;
+  const bool own_branch = stride_h == stride_w && dilation_h == dilation_w &&
+                          general_branch_for(family, int(stride_h), int(dilation_h));
+  auto phases = [&](int64_t in, int64_t stride, int64_t dilation, int64_t before, Span taps, Span outs,
+                    int64_t call_stride, int64_t call_dilation) {
     const WindowedDimension d = windowed(in, stride, dilation, before, taps, outs.first);
-    std::vector<Phase> v = own_branch ? std::vector<Phase>{whole_dimension(d.in, outs.count, stride, dilation, d.pad)}
-                                      : dimension_phases(d.in, outs.count, stride, dilation, d.pad);
+    std::vector<Phase> v =
+        own_branch ? std::vector<Phase>{whole_dimension(d.in, outs.count, call_stride, call_dilation, d.pad)}
+                   : dimension_phases(d.in, outs.count, call_stride, call_dilation, d.pad);
     for (Phase &ph : v) ph.in_first += d.skip, ph.out_first += outs.first;
     return v;
   };
-  const std::vector<Phase> rows = phases(p.input.h, q.stride_h, q.dilation_h, pad.top, w.rows, w.out_rows);
-  const std::vector<Phase> cols = phases(p.input.w, q.stride_w, q.dilation_w, pad.left, w.cols, w.out_cols);
+  const std::vector<Phase> rows =
+      phases(p.input.h, q.stride_h, q.dilation_h, pad.top, w.rows, w.out_rows, stride_h, dilation_h);
+  const std::vector<Phase> cols =
+      phases(p.input.w, q.stride_w, q.dilation_w, pad.left, w.cols, w.out_cols, stride_w, dilation_w);
   std::vector<KernelCall> calls;
   calls.reserve(block_count * rows.size() * cols.size());
   for (int b = 0; b < block_count; b++)
