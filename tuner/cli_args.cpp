@@ -304,27 +304,29 @@ TuneArgs parse_tune_args(int argc, char **argv) {
 
 std::string tune_help() { return help_of<TuneArgs>(kTune, declare_tune); }
 
+// A command whose first argument is a shape (a name in the shapes file, or its fields), its
+// options after it, over the defaults in `a`.
+template <class Args>
+Args parse_shape_command(const CommandText &text, void (*declare)(Command &, Args &), Args a, int argc, char **argv,
+                         const std::string &default_shapes) {
+  a.spec = argv[0];
+  a.shapes_path = default_shapes;
+  Command c(text);
+  declare(c, a);
+  c.parse(argc - 1, argv + 1);
+  return a;
+}
+
 MeasureArgs parse_measure_args(int argc, char **argv, const std::string &default_shapes) {
   MeasureArgs m;
-  m.spec = argv[0];
-  m.shapes_path = default_shapes;
   m.options.repeats = 15;
-  Command c(kMeasure);
-  declare_measure(c, m);
-  c.parse(argc - 1, argv + 1);
-  return m;
+  return parse_shape_command(kMeasure, declare_measure, m, argc, argv, default_shapes);
 }
 
 std::string measure_help() { return help_of<MeasureArgs>(kMeasure, declare_measure); }
 
 InfoArgs parse_info_args(int argc, char **argv, const std::string &default_shapes) {
-  InfoArgs a;
-  a.spec = argv[0];
-  a.shapes_path = default_shapes;
-  Command c(kInfo);
-  declare_info(c, a);
-  c.parse(argc - 1, argv + 1);
-  return a;
+  return parse_shape_command(kInfo, declare_info, InfoArgs(), argc, argv, default_shapes);
 }
 
 std::string info_help() { return help_of<InfoArgs>(kInfo, declare_info); }
