@@ -69,114 +69,119 @@ P params_of(const std::map<std::string, int> &v) {
   return p;
 }
 
-ParamSpace make_x86_space() {
+// A family's space from its params struct P and its rules on a typed point.
+template <class P>
+struct FamilyRules {
+  const char *family;
+  bool (*valid)(const dwconv::Problem &, const SpaceTarget &, const P &);
+  P (*defaults)(const dwconv::WorkloadShape &, const SpaceTarget &);
+  double (*efficiency)(const dwconv::Problem &, const SpaceTarget &, const P &);
+  std::vector<std::string> autoschedulers;
+};
+
+template <class P>
+ParamSpace make_space(const FamilyRules<P> &r) {
   ParamSpace s;
-  s.family = "x86";
-  s.dims = search_dims<dwconv::X86Params>();
-  // 32 vector registers on AVX-512, 16 on AVX2 and SSE (each ISA level is tuned on its own):
-  // keep the accumulators of a register tile within 3/4 of them so that input vectors and some
-  // filter vectors still fit.
-  s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::X86Params>(v);
-    const int acc = x.vectors * x.tile_w * x.tile_h;
-    return acc >= 1 && acc <= t.max_accumulators &&
-           enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
+  s.family = r.family;
+  s.dims = search_dims<P>();
+  s.valid = [valid = r.valid](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
+    return valid(p, t, params_of<P>(v));
   };
-  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &t) {
-    dwconv::WorkloadShape w = shape_of(p);
-    return dwconv::to_string(dwconv::default_x86_params(&w, t.lanes));
+  s.default_params = [defaults = r.defaults](const dwconv::Problem &p, const SpaceTarget &t) {
+    return dwconv::params_to_string(defaults(shape_of(p), t));
   };
-  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::X86Params>(v);
-    const double acc = x.vectors * x.tile_w * x.tile_h;
-    double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
-    if (acc > t.max_accumulators) eff *= 0.3;
-    // M <= 2 is fastest reading the input in place (the padding selects partitioned away), all
-    // channel tiles at each column tile (contiguous rows); M > 2 needs the replicated input
-    // staged, in whole chunks of lcm(M, 16) channels (x86.cpp: staged_chunk).
-    const int m = p.filter.m, stage = x.stage_input;
-    const bool outer = x.channel_tiles_outer;
-    if (m > 2 && stage == 0) eff *= 0.4;
-    if (m > 2 && stage != 0 && dwconv::staged_chunk(x, m, t.lanes) == 0) eff *= 0.4;  // a gather per staged vector
-    if (m <= 2 && stage != 0) eff *= 0.7;
-    if (stage == 0 && outer) eff *= 0.9;
-    if (stage == 2 && !outer) eff *= 0.7;
-    if (!x.unroll_taps) eff *= 0.8;
-    return eff;
+  s.efficiency = [efficiency = r.efficiency](const dwconv::Problem &p, const SpaceTarget &t,
+                                             const std::map<std::string, int> &v) {
+    return efficiency(p, t, params_of<P>(v));
   };
-  s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
+  s.autoschedulers = r.autoschedulers;
   return s;
+}
+
+// x86: 32 vector registers on AVX-512, 16 on AVX2 and SSE (each ISA level is tuned on its own):
+// the accumulators of a register tile stay within 3/4 of them so that input vectors and some
+// filter vectors still fit.
+bool x86_valid(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::X86Params &x) {
+  const int acc = x.vectors * x.tile_w * x.tile_h;
+  return acc >= 1 && acc <= t.max_accumulators &&
+         enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
+}
+
+dwconv::X86Params x86_defaults(const dwconv::WorkloadShape &w, const SpaceTarget &t) {
+  return dwconv::default_x86_params(&w, t.lanes);
+}
+
+double x86_efficiency(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::X86Params &x) {
+  const double acc = x.vectors * x.tile_w * x.tile_h;
+  double eff = std::min(acc, 8.0) / 8.0;  // 8 independent FMA chains cover latency x ports
+  if (acc > t.max_accumulators) eff *= 0.3;
+  // M <= 2 is fastest reading the input in place (the padding selects partitioned away), all
+  // channel tiles at each column tile (contiguous rows); M > 2 needs the replicated input
+  // staged, in whole chunks of lcm(M, 16) channels (x86.cpp: staged_chunk).
+  const int m = p.filter.m, stage = x.stage_input;
+  const bool outer = x.channel_tiles_outer;
+  if (m > 2 && stage == 0) eff *= 0.4;
+  if (m > 2 && stage != 0 && dwconv::staged_chunk(x, m, t.lanes) == 0) eff *= 0.4;  // a gather per staged vector
+  if (m <= 2 && stage != 0) eff *= 0.7;
+  if (stage == 0 && outer) eff *= 0.9;
+  if (stage == 2 && !outer) eff *= 0.7;
+  if (!x.unroll_taps) eff *= 0.8;
+  return eff;
 }
 
 // ARM NEON: 32 x 128-bit registers; the stride-1 register tile and the general one each keep
 // their accumulators within 24.
-ParamSpace make_arm_neon_space() {
-  ParamSpace s;
-  s.family = "arm_neon";
-  s.dims = search_dims<dwconv::ArmNeonParams>();
-  s.valid = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::ArmNeonParams>(v);
-    return x.s1_vectors * x.s1_tile_w * x.s1_tile_h <= t.max_accumulators &&
-           x.vectors * x.tile_w * x.tile_h <= t.max_accumulators &&
-           enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
-  };
-  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
-    dwconv::WorkloadShape w = shape_of(p);
-    return dwconv::params_to_string(dwconv::default_arm_neon_params(&w, w.kw, w.kh));
-  };
-  // NEON: 2 FMA pipes of 4-cycle latency (Neoverse N1, Cortex-A76) want >= 8 independent
-  // accumulators; no gathers, so M > 1 needs the staged input; loads are the limit, which a
-  // taller tile (shared input rows) relieves.
-  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &t, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::ArmNeonParams>(v);
-    const bool unit = p.params.stride_w == 1 && p.params.stride_h == 1 && p.params.dilation_w == 1 &&
-                      p.params.dilation_h == 1 && x.specialize_strides;
-    const int tile_h = unit ? x.s1_tile_h : x.tile_h;
-    const double acc = unit ? x.s1_vectors * x.s1_tile_w * x.s1_tile_h : x.vectors * x.tile_w * x.tile_h;
-    double eff = std::min(acc, 8.0) / 8.0;
-    if (acc > t.max_accumulators) eff *= 0.3;
-    if (tile_h > 1 && unit) eff *= 1.1;
-    if (p.filter.m > 1 && !x.stage_input) eff *= 0.4;
-    if (!x.specialize_strides) eff *= 0.5;
-    if (!x.unroll_taps) eff *= 0.8;
-    return std::min(eff, 1.0);
-  };
-  s.autoschedulers = {"Mullapudi2016", "Adams2019", "Li2018"};
-  return s;
+bool arm_neon_valid(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::ArmNeonParams &x) {
+  return x.s1_vectors * x.s1_tile_w * x.s1_tile_h <= t.max_accumulators &&
+         x.vectors * x.tile_w * x.tile_h <= t.max_accumulators &&
+         enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
+}
+
+dwconv::ArmNeonParams arm_neon_defaults(const dwconv::WorkloadShape &w, const SpaceTarget &) {
+  return dwconv::default_arm_neon_params(&w, w.kw, w.kh);
+}
+
+// NEON: 2 FMA pipes of 4-cycle latency (Neoverse N1, Cortex-A76) want >= 8 independent
+// accumulators; no gathers, so M > 1 needs the staged input; loads are the limit, which a
+// taller tile (shared input rows) relieves.
+double arm_neon_efficiency(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::ArmNeonParams &x) {
+  const bool unit = p.params.stride_w == 1 && p.params.stride_h == 1 && p.params.dilation_w == 1 &&
+                    p.params.dilation_h == 1 && x.specialize_strides;
+  const int tile_h = unit ? x.s1_tile_h : x.tile_h;
+  const double acc = unit ? x.s1_vectors * x.s1_tile_w * x.s1_tile_h : x.vectors * x.tile_w * x.tile_h;
+  double eff = std::min(acc, 8.0) / 8.0;
+  if (acc > t.max_accumulators) eff *= 0.3;
+  if (tile_h > 1 && unit) eff *= 1.1;
+  if (p.filter.m > 1 && !x.stage_input) eff *= 0.4;
+  if (!x.specialize_strides) eff *= 0.5;
+  if (!x.unroll_taps) eff *= 0.8;
+  return std::min(eff, 1.0);
 }
 
 // CUDA: at most 1024 threads per block, whole warps.
-ParamSpace make_cuda_space() {
-  ParamSpace s;
-  s.family = "cuda";
-  s.dims = search_dims<dwconv::CudaParams>();
-  s.valid = [](const dwconv::Problem &, const SpaceTarget &, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::CudaParams>(v);
-    const int threads = x.threads_co * x.threads_x * x.threads_y;
-    return threads % 32 == 0 && threads <= 1024;
-  };
-  s.default_params = [](const dwconv::Problem &p, const SpaceTarget &) {
-    dwconv::WorkloadShape w = shape_of(p);
-    return dwconv::params_to_string(dwconv::default_cuda_params(&w));
-  };
-  // CUDA: memory-bound on most depthwise shapes; enough warps in flight per SM (blocks of
-  // 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
-  // register reuse of the taps, shared-memory staging for stride 1-2.
-  s.efficiency = [](const dwconv::Problem &p, const SpaceTarget &, const std::map<std::string, int> &v) {
-    const auto x = params_of<dwconv::CudaParams>(v);
-    const int threads = x.threads_co * x.threads_x * x.threads_y;
-    double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
-    if (x.threads_co < 32) eff *= 0.6;  // a warp spans several pixels: split lines
-    const int outputs = x.co_per_thread * x.tile_x * x.tile_y;
-    eff *= outputs < 2 ? 0.7 : outputs > 16 ? 0.5 : 1.0;
-    const long long cm = p.input.c * p.filter.m;
-    if (x.threads_co * x.co_per_thread > 2 * cm) eff *= 0.5;  // idle channel lanes
-    if (x.stage_input && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
-    if (!x.unroll_taps) eff *= 0.8;
-    return eff;
-  };
-  s.autoschedulers = {"Anderson2021", "Li2018"};
-  return s;
+bool cuda_valid(const dwconv::Problem &, const SpaceTarget &, const dwconv::CudaParams &x) {
+  const int threads = x.threads_co * x.threads_x * x.threads_y;
+  return threads % 32 == 0 && threads <= 1024;
+}
+
+dwconv::CudaParams cuda_defaults(const dwconv::WorkloadShape &w, const SpaceTarget &) {
+  return dwconv::default_cuda_params(&w);
+}
+
+// CUDA: memory-bound on most depthwise shapes; enough warps in flight per SM (blocks of
+// 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
+// register reuse of the taps, shared-memory staging for stride 1-2.
+double cuda_efficiency(const dwconv::Problem &p, const SpaceTarget &, const dwconv::CudaParams &x) {
+  const int threads = x.threads_co * x.threads_x * x.threads_y;
+  double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
+  if (x.threads_co < 32) eff *= 0.6;  // a warp spans several pixels: split lines
+  const int outputs = x.co_per_thread * x.tile_x * x.tile_y;
+  eff *= outputs < 2 ? 0.7 : outputs > 16 ? 0.5 : 1.0;
+  const long long cm = p.input.c * p.filter.m;
+  if (x.threads_co * x.co_per_thread > 2 * cm) eff *= 0.5;  // idle channel lanes
+  if (x.stage_input && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
+  if (!x.unroll_taps) eff *= 0.8;
+  return eff;
 }
 
 }  // namespace
@@ -206,7 +211,13 @@ SpaceTarget space_target(const std::string &target) {
 }
 
 const ParamSpace &param_space(const std::string &family) {
-  static const ParamSpace x86 = make_x86_space(), arm = make_arm_neon_space(), cuda = make_cuda_space();
+  static const ParamSpace x86 = make_space<dwconv::X86Params>(
+                              {"x86", x86_valid, x86_defaults, x86_efficiency, {"Mullapudi2016", "Adams2019", "Li2018"}}),
+                          arm = make_space<dwconv::ArmNeonParams>({"arm_neon", arm_neon_valid, arm_neon_defaults,
+                                                                   arm_neon_efficiency,
+                                                                   {"Mullapudi2016", "Adams2019", "Li2018"}}),
+                          cuda = make_space<dwconv::CudaParams>(
+                              {"cuda", cuda_valid, cuda_defaults, cuda_efficiency, {"Anderson2021", "Li2018"}});
   if (family == "x86") return x86;
   if (family == "arm_neon") return arm;
   if (family == "cuda") return cuda;
