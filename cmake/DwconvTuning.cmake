@@ -26,6 +26,20 @@
 # The global property DWCONV_WORKLOADS lists the workload keys that have a per-workload kernel
 # (tuned or fixed-shape); dwconv_workload_kernel_name(OUT key family) names a key's kernel.
 
+# The x86 ISA levels, most capable first, as the generator and the tuner name them: kX86Levels
+# of schedules/isa_params.h, read from that header (beside this file in the source tree; with
+# the generator's sources in an installed package).
+set(_dwconv_isa_header "${CMAKE_CURRENT_LIST_DIR}/../schedules/isa_params.h")
+if (NOT EXISTS "${_dwconv_isa_header}")
+  set(_dwconv_isa_header "${dwconv_GENERATOR_SOURCE_DIR}/isa_params.h")
+endif ()
+file(STRINGS "${_dwconv_isa_header}" _dwconv_isa_line REGEX "kX86Levels\\[\\] = ")
+string(REGEX MATCHALL "\"[a-z0-9_]+\"" DWCONV_X86_LEVELS "${_dwconv_isa_line}")
+string(REPLACE "\"" "" DWCONV_X86_LEVELS "${DWCONV_X86_LEVELS}")
+if (NOT DWCONV_X86_LEVELS)
+  message(FATAL_ERROR "no kX86Levels list in ${_dwconv_isa_header}")
+endif ()
+
 # The CPU whose tuning the build prefers, named as the tuner records it (tuner/cpu_model.h,
 # "<model name> (family F, model M)"): by default the CPU of the machine that configures, read
 # from /proc/cpuinfo. A database merged from several machines holds one entry per workload, ISA
@@ -115,9 +129,10 @@ function(dwconv_add_tuned_kernels)
         continue()
       endif ()
       string(REGEX REPLACE "^${T_TARGET_PREFIX}" "" level "${target}")
-      if (NOT level MATCHES "^(avx512_zen4|avx512|avx2|sse41|baseline)$")
+      if (NOT level IN_LIST DWCONV_X86_LEVELS)
+        list(JOIN DWCONV_X86_LEVELS ", " levels)
         message(FATAL_ERROR "[tuning] ${db}: entry ${i} has target '${target}', not "
-                            "${T_TARGET_PREFIX}<level> (avx512_zen4, avx512, avx2, sse41, baseline)")
+                            "${T_TARGET_PREFIX}<level> (${levels})")
       endif ()
       if (NOT workload MATCHES "^n([0-9]+)_h([0-9]+)_w([0-9]+)_c([0-9]+)_m([0-9]+)_k([0-9]+)x([0-9]+)_s([0-9]+)x([0-9]+)_d([0-9]+)x([0-9]+)_p([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)$")
         message(FATAL_ERROR "[tuning] ${db}: entry ${i} has a malformed workload '${workload}'")

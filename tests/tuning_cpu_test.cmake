@@ -15,6 +15,11 @@ function(dwconv_add_kernel name)
 endfunction()
 include("${SOURCE_DIR}/cmake/DwconvTuning.cmake")
 
+# The ISA levels come from schedules/isa_params.h, where the generator and the tuner read them.
+if (NOT DWCONV_X86_LEVELS STREQUAL "avx512_zen4;avx512;avx2;sse41;baseline")
+  message(FATAL_ERROR "ISA levels read as '${DWCONV_X86_LEVELS}'")
+endif ()
+
 file(MAKE_DIRECTORY "${SCRATCH}")
 set(DWCONV_TUNING_DB "${SCRATCH}/two_cpus.json")
 set(a "n1_h8_w8_c16_m1_k3x3_s1x1_d1x1_p1.1.1.1")
