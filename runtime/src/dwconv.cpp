@@ -297,8 +297,8 @@ void Plan::fit_window() {
   if (detail::kernel_kind(detail::kernel(kernel_)) != KernelKind::kGeneral) return;
   const detail::Reach w = detail::reach_of(problem_, padding_);
   if (detail::is_whole(w, problem_)) return;
-  windowed_ = true;
   store_reach(w, reach_);
+  windowed_ = true;
   if (w.empty()) {
     reason_ = "no filter tap ever reads the input (every output reads only padding): the output is the "
               "activation of the bias, no kernel runs";
@@ -308,6 +308,10 @@ void Plan::fit_window() {
   q.filter.kh = w.rows.count, q.filter.kw = w.cols.count;
   std::string why;
   window_kernel_ = detail::select_kernel(q, &why, /*general_only=*/true);
+  if (window_kernel_ < 0) {  // no general kernel for the window's size: the whole problem runs
+    windowed_ = false;
+    return;
+  }
   reason_ = describe_reach(w, problem_) + ": runs the " + std::to_string(q.filter.kh) + "x" +
             std::to_string(q.filter.kw) + " window on " + std::to_string(w.out_rows.count) + "x" +
             std::to_string(w.out_cols.count) + " outputs; " + why;
