@@ -428,13 +428,12 @@ void write_bias_outside(const Problem &p, const detail::Reach &w, const float *b
   activation_bounds(p.params, &lo, &hi);
   const detail::DenseStrides os = detail::output_strides(p);
   const int64_t cm = p.filter.c * p.filter.m;
-  auto in = [](detail::Span s, int64_t i) { return i >= s.first && i < s.end(); };
   for (int64_t n = 0; n < p.output.n; n++)
     for (int64_t y = 0; y < p.output.h; y++)
       for (int64_t x = 0; x < p.output.w; x++) {
-        if (!w.empty() && in(w.out_rows, y) && in(w.out_cols, x)) continue;
+        if (w.in_box(y, x)) continue;
         float *o = output + n * os.n + y * os.h + x * os.w;
-        for (int64_t co = 0; co < cm; co++) o[co] = std::min(std::max(bias[co], lo), hi);
+        for (int64_t co = 0; co < cm; co++) o[co] = apply_activation(bias[co], lo, hi);
       }
 }
 
@@ -451,21 +450,18 @@ void add_padding_products(const Problem &p, const detail::Reach &w, const float 
       for (int64_t kx = 0; kx < p.filter.kw; kx++) {
         if (std::isfinite(filter[(ky * p.filter.kw + kx) * cm + co])) continue;
         any = true;
-        outside |= ky < w.rows.first || ky >= w.rows.end() || kx < w.cols.first || kx >= w.cols.end();
+        outside |= !w.in_window(ky, kx);
       }
     if (outside) outside_window.push_back(co);
     if (any) any_tap.push_back(co);
   }
   if (any_tap.empty()) return;
   const detail::DenseStrides os = detail::output_strides(p);
-  auto in = [](detail::Span s, int64_t i) { return i >= s.first && i < s.end(); };
   for (int64_t n = 0; n < p.output.n; n++)
     for (int64_t y = 0; y < p.output.h; y++)
-      for (int64_t x = 0; x < p.output.w; x++) {
-        const bool in_box = !w.empty() && in(w.out_rows, y) && in(w.out_cols, x);
-        for (int64_t co : in_box ? outside_window : any_tap)
+      for (int64_t x = 0; x < p.output.w; x++)
+        for (int64_t co : w.in_box(y, x) ? outside_window : any_tap)
           output[n * os.n + y * os.h + x * os.w + co] = std::nanf("");
-      }
 }
 
 // The vector width of the general kernels' calls: that of the level the dispatchers pick (x86;

@@ -45,6 +45,7 @@ KernelCall whole_problem_call(const Problem &p, const ResolvedPadding &pad);
 struct Span {
   int64_t first = 0, count = 0;
   int64_t end() const { return first + count; }
+  bool contains(int64_t i) const { return i >= first && i < end(); }
 };
 Span reaching_taps(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad);
 Span reaching_outputs(int64_t in, int64_t out, int64_t stride, int64_t dilation, int64_t pad, Span taps);
@@ -53,6 +54,8 @@ struct Reach {
   Span rows, cols;          // filter taps
   Span out_rows, out_cols;  // outputs
   bool empty() const { return rows.count == 0 || cols.count == 0; }
+  bool in_window(int64_t ky, int64_t kx) const { return rows.contains(ky) && cols.contains(kx); }
+  bool in_box(int64_t y, int64_t x) const { return !empty() && out_rows.contains(y) && out_cols.contains(x); }
 };
 Reach whole_reach(const Problem &p);
 Reach reach_of(const Problem &p, const ResolvedPadding &pad);
