@@ -43,6 +43,19 @@ int arm_neon_registers_needed(int vectors, int tile_w, int tile_h) {
   return vectors * tile_w * tile_h + 2 * vectors;
 }
 
+std::string arm_neon_params_problem(const ArmNeonParams &p) {
+  for (int regs : {arm_neon_registers_needed(p.s1_vectors, p.s1_tile_w, p.s1_tile_h),
+                   arm_neon_registers_needed(p.vectors, p.tile_w, p.tile_h)}) {
+    if (regs > kRegisters)
+      return "ARM NEON register tile needs " + std::to_string(regs) + " vector registers, more than the " +
+             std::to_string(kRegisters) + " of AArch64";
+  }
+  return "";
+}
+
+int arm_neon_lanes() { return kLanes; }
+int arm_neon_max_accumulators() { return kRegisters * 3 / 4; }
+
 ArmNeonParams default_arm_neon_params(const WorkloadShape *s, int kw, int kh) {
   ArmNeonParams p;
   // Runtime kernel size: the taps are a loop, so one tap's loads are all a tile iteration
@@ -143,12 +156,7 @@ void schedule_arm_neon(Algorithm &a, const ArmNeonParams &p, const ScheduleConte
   if (t.arch != Target::ARM || t.bits != 64)
     throw std::invalid_argument("schedule_arm_neon needs a 64-bit ARM target, not " + t.to_string());
   const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
-  for (int regs : {arm_neon_registers_needed(p.s1_vectors, p.s1_tile_w, p.s1_tile_h),
-                   arm_neon_registers_needed(p.vectors, p.tile_w, p.tile_h)}) {
-    if (regs > kRegisters)
-      throw std::invalid_argument("ARM NEON register tile needs " + std::to_string(regs) +
-                                  " vector registers, more than the 32 of AArch64");
-  }
+  if (std::string problem = arm_neon_params_problem(p); !problem.empty()) throw std::invalid_argument(problem);
   Loops l;
 
   auto fits = [&](int vectors, int tile_w, int tile_h) {

@@ -43,6 +43,15 @@ ArmNeonParams default_arm_neon_params(const WorkloadShape *shape, int kw = 0, in
 // Accumulators + the vectors one tap needs at least; the register-budget check of a tile.
 int arm_neon_registers_needed(int vectors, int tile_w, int tile_h);
 
+// Why p's register tiles do not fit AArch64's 32 vector registers, or "" when they do: what
+// schedule_arm_neon accepts, and the tuner's validity rule.
+std::string arm_neon_params_problem(const ArmNeonParams &p);
+
+// Floats per vector register, and the accumulators a well-performing tile stays within (3/4
+// of the registers, the rest holding a tap's input and filter vectors): the tuner's prior.
+int arm_neon_lanes();
+int arm_neon_max_accumulators();
+
 // Applies p to the algorithm for an ARM target t (64-bit, NEON).
 void schedule_arm_neon(Algorithm &a, const ArmNeonParams &p, const ScheduleContext &ctx,
                        const Halide::Target &t);

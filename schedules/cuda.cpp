@@ -3,7 +3,8 @@
 // Loop nest:
 //   output: blocks (spatial tile fused with the batch -> blockIdx.x, channel tile -> blockIdx.y)
 //             threads (co_t -> threadIdx.x, x_t -> threadIdx.y, y_t -> threadIdx.z)
-//               co_r, x_r, y_r: the thread's outputs (unrolled), conv computed here in registers
+//               co_r: the thread's channels (unrolled); for each, conv computed in registers
+//                 for the thread's x_r, y_r outputs (unrolled)
 //                 taps outermost (unrolled for fixed-size kernels), outputs innermost
 //   replicated (the zero-padded, channel-replicated input tile of the block): with
 //   stage_input, in shared memory, loaded by all threads of the block before a barrier.
@@ -32,6 +33,10 @@ namespace {
 
 constexpr int kSharedBytes = 48 * 1024;  // static + dynamic shared memory without an opt-in
 constexpr int kMaxThreads = 1024;
+constexpr int kMaxStagedKernel = 7;  // the largest kernel a staged kernel of any size serves
+
+// A staged tile's extent in taps for a kernel dimension k (0: any size, up to the largest served).
+int staged_taps(int k) { return k > 0 ? k : kMaxStagedKernel; }
 
 int next_pow2(int v) {
   int p = 1;
@@ -53,7 +58,7 @@ CudaParams default_cuda_params(const WorkloadShape *s) {
   if (s->out_w <= p.threads_x) p.tile_x = 1;
   if (s->out_h <= p.threads_y) p.tile_y = 1;
   p.stage_input = s->stride_w <= 2 && s->stride_h <= 2 && s->dilation_w == 1 &&
-                  s->dilation_h == 1 && s->kw <= 7 && s->kh <= 7;
+                  s->dilation_h == 1 && s->kw <= kMaxStagedKernel && s->kh <= kMaxStagedKernel;
   return p;
 }
 
@@ -64,24 +69,29 @@ int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int 
   return 4 * p.threads_co * p.co_per_thread * cols * rows;
 }
 
+std::string cuda_params_problem(const CudaParams &p, int kernel_w, int kernel_h) {
+  if (p.co_per_thread < 1 || p.tile_x < 1 || p.tile_y < 1 || p.threads_co < 1 || p.threads_x < 1 ||
+      p.threads_y < 1)
+    return "CUDA tile and block sizes must be >= 1";
+  if (p.threads_co * p.threads_x * p.threads_y > kMaxThreads)
+    return "CUDA block of " + std::to_string(p.threads_co) + "x" + std::to_string(p.threads_x) + "x" +
+           std::to_string(p.threads_y) + " threads exceeds " + std::to_string(kMaxThreads);
+  // Worst case the staged kernels serve: stride 2, dilation 1, the kernel size (or 7x7).
+  const int bytes = cuda_stage_bytes(p, 2, 1, staged_taps(kernel_w), staged_taps(kernel_h));
+  if (bytes > kSharedBytes)
+    return "CUDA staged input tile needs " + std::to_string(bytes) + " bytes of shared memory, more than " +
+           std::to_string(kSharedBytes);
+  return "";
+}
+
 void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx,
                    const Target &t) {
   if (!t.has_feature(Target::CUDA) && !t.has_feature(Target::OpenCL))
     throw std::invalid_argument("schedule_cuda needs a CUDA (or OpenCL) target, not " + t.to_string());
-  if (p.co_per_thread < 1 || p.tile_x < 1 || p.tile_y < 1 || p.threads_co < 1 || p.threads_x < 1 ||
-      p.threads_y < 1)
-    throw std::invalid_argument("CUDA tile and block sizes must be >= 1");
-  if (p.threads_co * p.threads_x * p.threads_y > kMaxThreads)
-    throw std::invalid_argument("CUDA block of " + std::to_string(p.threads_co) + "x" +
-                                std::to_string(p.threads_x) + "x" + std::to_string(p.threads_y) +
-                                " threads exceeds " + std::to_string(kMaxThreads));
+  if (std::string problem = cuda_params_problem(p, ctx.kernel_w, ctx.kernel_h); !problem.empty())
+    throw std::invalid_argument(problem);
   const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
-  // Worst case the staged kernels serve: stride 2, dilation 1, the kernel size (or 7x7).
-  const int kw = fixed_kernel ? ctx.kernel_w : 7, kh = fixed_kernel ? ctx.kernel_h : 7;
-  if (cuda_stage_bytes(p, 2, 1, kw, kh) > kSharedBytes)
-    throw std::invalid_argument("CUDA staged input tile needs " +
-                                std::to_string(cuda_stage_bytes(p, 2, 1, kw, kh)) +
-                                " bytes of shared memory, more than " + std::to_string(kSharedBytes));
+  const int kw = staged_taps(ctx.kernel_w), kh = staged_taps(ctx.kernel_h);
 
   Var co_b("co_b"), co_t("co_t"), co_r("co_r"), x_b("x_b"), x_t("x_t"), x_r("x_r");
   Var y_b("y_b"), y_t("y_t"), y_r("y_r"), b("b");
@@ -92,7 +102,7 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
     if (!ctx.stride_x.defined() || !ctx.dilation_x.defined())
       throw std::invalid_argument("schedule_cuda with stage_input needs the strides in the context");
     Expr served = ctx.stride_x <= 2 && ctx.stride_y <= 2 && ctx.dilation_x == 1 &&
-                  ctx.dilation_y == 1 && a.kernel_w <= 7 && a.kernel_h <= 7;
+                  ctx.dilation_y == 1 && a.kernel_w <= kMaxStagedKernel && a.kernel_h <= kMaxStagedKernel;
     out = a.output.specialize(served);
     a.output.specialize_fail(
         "this CUDA kernel stages its input in shared memory and serves only stride <= 2, "
@@ -107,7 +117,7 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
       .split(x_r, x_t, x_r, p.tile_x)
       .split(a.y, y_b, y_r, p.threads_y * p.tile_y, TailStrategy::GuardWithIf)
       .split(y_r, y_t, y_r, p.tile_y)
-      .reorder(co_r, x_r, y_r, co_t, x_t, y_t, x_b, y_b, a.n, co_b)
+      .reorder(x_r, y_r, co_r, co_t, x_t, y_t, x_b, y_b, a.n, co_b)
       .fuse(x_b, y_b, b)
       .fuse(b, a.n, b)
       .gpu_blocks(b, co_b)
@@ -116,17 +126,28 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
       .unroll(x_r)
       .unroll(y_r);
 
-  // Per-thread register tile. Its storage is bounded to a constant (the guarded tails make its
-  // extent symbolic), else Halide would place it in global memory, sized on the host.
-  a.conv.compute_at(a.output, co_t)
-      .bound_storage(a.co, p.co_per_thread)
+  // Per-thread register tile: one channel's tile_x x tile_y outputs, computed per channel of
+  // the thread (channels threads_co apart share no input, and a tile spanning them would hold
+  // every channel between). Its storage is bounded to a constant, else Halide would place it in
+  // global memory, sized on the host. The guarded output tails make its region smaller than a
+  // tile in the last threads (an extent that depends on the thread), so its loops are split by
+  // the tile and the whole tile unrolled, the tail guarded.
+  Var tx("tx"), ty("ty"), tx_o("tx_o"), ty_o("ty_o");
+  a.conv.compute_at(a.output, co_r)
+      .bound_storage(a.co, 1)
       .bound_storage(a.x, p.tile_x)
       .bound_storage(a.y, p.tile_y)
-      .unroll(a.co)
-      .unroll(a.x)
-      .unroll(a.y);
+      .split(a.x, tx_o, tx, p.tile_x, TailStrategy::GuardWithIf)
+      .split(a.y, ty_o, ty, p.tile_y, TailStrategy::GuardWithIf)
+      .reorder(a.co, tx, ty, tx_o, ty_o)
+      .unroll(tx)
+      .unroll(ty);
   Stage update = a.conv.update(0);
-  update.reorder(a.co, a.x, a.y, a.r.x, a.r.y).unroll(a.co).unroll(a.x).unroll(a.y);
+  update.split(a.x, tx_o, tx, p.tile_x, TailStrategy::GuardWithIf)
+      .split(a.y, ty_o, ty, p.tile_y, TailStrategy::GuardWithIf)
+      .reorder(a.co, tx, ty, a.r.x, a.r.y, tx_o, ty_o)
+      .unroll(tx)
+      .unroll(ty);
   if (fixed_kernel && p.unroll_taps) update.unroll(a.r.x).unroll(a.r.y);
 
   if (p.stage_input) {

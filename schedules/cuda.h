@@ -33,8 +33,12 @@ struct CudaParams {
 CudaParams default_cuda_params(const WorkloadShape *shape);
 
 // Shared memory bytes of the staged input tile for a given stride/dilation/kernel (0 without
-// staging); the schedule rejects parameters whose worst served case exceeds 48 KiB.
+// staging); cuda_params_problem names parameters whose worst served case exceeds 48 KiB.
 int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh);
+
+// Why p cannot schedule a kernel of kernel_w x kernel_h taps (0 x 0: any size, served up to
+// 7x7 when staged), or "" when it can: tile sizes, threads per block, shared memory.
+std::string cuda_params_problem(const CudaParams &p, int kernel_w, int kernel_h);
 
 // Applies p to the algorithm for a CUDA target t, or an OpenCL one (the schedule's check on
 // machines without a GPU).

@@ -157,7 +157,7 @@ void add_measure_options(Command &c, MeasureOptions &m) {
          "libraries and run there by dwconv_runner (copied along; no Halide needed there). qemu: aarch64 "
          "candidates under qemu-aarch64 here, by the aarch64 build's dwconv_runner, checked against the naive "
          "loop but recorded as \"timing\": \"emulated\" and never distilled. local: AOT candidates run here by "
-         "dwconv_runner (CUDA: this machine's GPU). Default: a JIT child process here");
+         "dwconv_runner (GPU targets, CUDA or OpenCL: this machine's device). Default: a JIT child process here");
   c.each("--ssh-option", "OPT", [&m](const std::string &v) { m.ssh_options.push_back(v); },
          "extra ssh option (repeatable), e.g. --ssh-option -i --ssh-option KEY");
   c.text("--runner-binary", "PATH", m.runner_binary,

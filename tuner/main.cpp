@@ -49,8 +49,8 @@ dwconv and Halide and the source commit.
 
 // Where candidates for `target` run when the command line does not say, and with what they are
 // linked and run: x86 targets in a JIT child here (one this CPU lacks features for fails to
-// compile, recorded as such); CUDA targets on this machine's GPU
-// ("local"); aarch64 needs an ARM machine (ssh) or qemu, with the cross linker and the aarch64
+// compile, recorded as such); GPU targets (CUDA, OpenCL) on this machine's
+// device ("local"); aarch64 needs an ARM machine (ssh) or qemu, with the cross linker and the aarch64
 // dwconv_runner of the aarch64 build. Throws when the combination cannot work.
 void resolve_runner(const std::string &target, MeasureOptions &m) {
   m.target = target;

@@ -129,11 +129,11 @@ double x86_efficiency(const dwconv::Problem &p, const SpaceTarget &t, const dwco
   return eff;
 }
 
-// ARM NEON: 32 x 128-bit registers; the stride-1 register tile and the general one each keep
-// their accumulators within 24.
+// ARM NEON: the stride-1 register tile and the general one each within AArch64's 32 vector
+// registers, as the schedule accepts them (larger tiles than the prior's budget are slow, not
+// invalid).
 bool arm_neon_valid(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::ArmNeonParams &x) {
-  return x.s1_vectors * x.s1_tile_w * x.s1_tile_h <= t.max_accumulators &&
-         x.vectors * x.tile_w * x.tile_h <= t.max_accumulators &&
+  return dwconv::arm_neon_params_problem(x).empty() &&
          enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
 }
 
@@ -158,10 +158,12 @@ double arm_neon_efficiency(const dwconv::Problem &p, const SpaceTarget &t, const
   return std::min(eff, 1.0);
 }
 
-// CUDA: at most 1024 threads per block, whole warps.
-bool cuda_valid(const dwconv::Problem &, const SpaceTarget &, const dwconv::CudaParams &x) {
+// CUDA: what the schedule accepts for this kernel size (threads per block, shared memory),
+// in whole warps.
+bool cuda_valid(const dwconv::Problem &p, const SpaceTarget &, const dwconv::CudaParams &x) {
   const int threads = x.threads_co * x.threads_x * x.threads_y;
-  return threads % 32 == 0 && threads <= 1024;
+  return threads % 32 == 0 &&
+         dwconv::cuda_params_problem(x, static_cast<int>(p.filter.kw), static_cast<int>(p.filter.kh)).empty();
 }
 
 dwconv::CudaParams cuda_defaults(const dwconv::WorkloadShape &w, const SpaceTarget &) {
@@ -194,7 +196,8 @@ Halide::Target halide_target(const std::string &target) {
 
 std::string family_of_target(const std::string &target) {
   const Halide::Target t = halide_target(target);
-  if (t.has_feature(Halide::Target::CUDA)) return "cuda";
+  // The GPU schedule is backend neutral: an OpenCL target (pocl on a CPU included) runs it too.
+  if (t.has_feature(Halide::Target::CUDA) || t.has_feature(Halide::Target::OpenCL)) return "cuda";
   return t.arch == Halide::Target::ARM ? "arm_neon" : "x86";
 }
 
@@ -206,7 +209,7 @@ SpaceTarget space_target(const std::string &target) {
   const Halide::Target t = halide_target(target);
   const std::string family = family_of_target(target);
   if (family == "x86") return {t.natural_vector_size<float>(), dwconv::x86_max_accumulators(t)};
-  if (family == "arm_neon") return {4, 24};  // 32 x 128-bit registers
+  if (family == "arm_neon") return {dwconv::arm_neon_lanes(), dwconv::arm_neon_max_accumulators()};
   return {};  // CUDA: no register tile of vectors
 }
 

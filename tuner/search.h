@@ -43,7 +43,7 @@ struct ParamSpace {
 // host (x86) candidates; the others are searched the same way once a runner reaches them.
 const ParamSpace &param_space(const std::string &family);
 // The schedule family a Halide target string ("host" = this machine) is scheduled with, as the
-// generator decides it: "cuda", "arm_neon" or "x86".
+// generator decides it: "cuda" (CUDA or OpenCL), "arm_neon" or "x86".
 std::string family_of_target(const std::string &target);
 // The target name a database record carries: for x86, "x86-64-<ISA level>" (avx512_zen4,
 // avx512, avx2, sse41, baseline: the multi-target variant of the build it tunes, and the key the
