@@ -982,6 +982,8 @@ TEST(Isa, NamesRoundTripAndAnUnknownOneIsRefused) {
   EXPECT_NE(s.message().find("'avx10' is not an ISA level (baseline, sse41, avx2, avx512, avx512_zen4)"), std::string::npos)
       << s.message();
   EXPECT_EQ(isa, Isa::kSse41);  // untouched
+  EXPECT_STREQ(isa_name(Isa::kAvx2), "avx2");
+  EXPECT_STREQ(isa_name(static_cast<Isa>(5)), "?");
 }
 
 TEST(Isa, CannotChangeAfterFirstConvolution) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
+#include <iterator>
 #include <mutex>
 #include <shared_mutex>
 #include <vector>
@@ -157,26 +158,26 @@ void make_buffer(halide_buffer_t *b, halide_dimension_t *dims, int rank, const f
 
 // ----- public API ------------------------------------------------------------------------------
 
+// The level names are kX86Levels' (most capable first, as the tuning database and the build
+// name them); Isa numbers the same levels from the baseline up.
+constexpr int kIsaLevels = static_cast<int>(std::size(kX86Levels));
+static_assert(kIsaLevels == static_cast<int>(Isa::kAvx512Zen4) + 1, "Isa and kX86Levels name the same levels");
+
 const char *isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::kBaseline: return "baseline";
-    case Isa::kSse41: return "sse41";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx512Zen4: return "avx512_zen4";
-  }
-  return "?";
+  const int i = static_cast<int>(isa);
+  return i >= 0 && i < kIsaLevels ? kX86Levels[kIsaLevels - 1 - i] : "?";
 }
 
 Status isa_from_name(const char *name, Isa *isa) {
   if (name == nullptr || isa == nullptr) return Status(StatusCode::kInvalidArgument, "isa_from_name: null pointer");
   std::string names;
-  for (Isa i : {Isa::kBaseline, Isa::kSse41, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Zen4}) {
-    if (std::strcmp(name, isa_name(i)) == 0) {
-      *isa = i;
+  for (int i = 0; i < kIsaLevels; i++) {
+    const Isa level = static_cast<Isa>(i);
+    if (std::strcmp(name, isa_name(level)) == 0) {
+      *isa = level;
       return Status::Ok();
     }
-    names += std::string(names.empty() ? "" : ", ") + isa_name(i);
+    names += std::string(names.empty() ? "" : ", ") + isa_name(level);
   }
   return Status(StatusCode::kInvalidArgument, std::string("'") + name + "' is not an ISA level (" + names + ")");
 }
