@@ -37,15 +37,14 @@ namespace {
 constexpr int kLanes = 4;       // floats per 128-bit NEON register
 constexpr int kRegisters = 32;  // v0-v31
 
+// Accumulators + the vectors one tap needs at least; the register-budget check of a tile.
+int registers_needed(int vectors, int tile_w, int tile_h) { return vectors * tile_w * tile_h + 2 * vectors; }
+
 }  // namespace
 
-int arm_neon_registers_needed(int vectors, int tile_w, int tile_h) {
-  return vectors * tile_w * tile_h + 2 * vectors;
-}
-
 std::string arm_neon_params_problem(const ArmNeonParams &p) {
-  for (int regs : {arm_neon_registers_needed(p.s1_vectors, p.s1_tile_w, p.s1_tile_h),
-                   arm_neon_registers_needed(p.vectors, p.tile_w, p.tile_h)}) {
+  for (int regs : {registers_needed(p.s1_vectors, p.s1_tile_w, p.s1_tile_h),
+                   registers_needed(p.vectors, p.tile_w, p.tile_h)}) {
     if (regs > kRegisters)
       return "ARM NEON register tile needs " + std::to_string(regs) + " vector registers, more than the " +
              std::to_string(kRegisters) + " of AArch64";

@@ -40,9 +40,6 @@ struct ArmNeonParams {
 // kernel size kw x kh, 0 when it is a runtime value).
 ArmNeonParams default_arm_neon_params(const WorkloadShape *shape, int kw = 0, int kh = 0);
 
-// Accumulators + the vectors one tap needs at least; the register-budget check of a tile.
-int arm_neon_registers_needed(int vectors, int tile_w, int tile_h);
-
 // Why p's register tiles do not fit AArch64's 32 vector registers, or "" when they do: what
 // schedule_arm_neon accepts, and the tuner's validity rule.
 std::string arm_neon_params_problem(const ArmNeonParams &p);

@@ -33,10 +33,17 @@ namespace {
 
 constexpr int kSharedBytes = 48 * 1024;  // static + dynamic shared memory without an opt-in
 constexpr int kMaxThreads = 1024;
-constexpr int kMaxStagedKernel = 7;  // the largest kernel a staged kernel of any size serves
-
 // A staged tile's extent in taps for a kernel dimension k (0: any size, up to the largest served).
-int staged_taps(int k) { return k > 0 ? k : kMaxStagedKernel; }
+int staged_taps(int k) { return k > 0 ? k : kCudaMaxStagedKernel; }
+
+// Shared memory bytes of the staged input tile for a given stride/dilation/kernel (0 without
+// staging).
+int stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh) {
+  if (!p.stage_input) return 0;
+  const int cols = (p.threads_x * p.tile_x - 1) * stride + (kw - 1) * dilation + 1;
+  const int rows = (p.threads_y * p.tile_y - 1) * stride + (kh - 1) * dilation + 1;
+  return 4 * p.threads_co * p.co_per_thread * cols * rows;
+}
 
 int next_pow2(int v) {
   int p = 1;
@@ -57,16 +64,8 @@ CudaParams default_cuda_params(const WorkloadShape *s) {
   // Small images: fewer outputs per thread, so that there are blocks for every SM.
   if (s->out_w <= p.threads_x) p.tile_x = 1;
   if (s->out_h <= p.threads_y) p.tile_y = 1;
-  p.stage_input = s->stride_w <= 2 && s->stride_h <= 2 && s->dilation_w == 1 &&
-                  s->dilation_h == 1 && s->kw <= kMaxStagedKernel && s->kh <= kMaxStagedKernel;
+  p.stage_input = cuda_staging_serves(s->stride_w, s->stride_h, s->dilation_w, s->dilation_h, s->kw, s->kh);
   return p;
-}
-
-int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh) {
-  if (!p.stage_input) return 0;
-  const int cols = (p.threads_x * p.tile_x - 1) * stride + (kw - 1) * dilation + 1;
-  const int rows = (p.threads_y * p.tile_y - 1) * stride + (kh - 1) * dilation + 1;
-  return 4 * p.threads_co * p.co_per_thread * cols * rows;
 }
 
 std::string cuda_params_problem(const CudaParams &p, int kernel_w, int kernel_h) {
@@ -77,7 +76,7 @@ std::string cuda_params_problem(const CudaParams &p, int kernel_w, int kernel_h)
     return "CUDA block of " + std::to_string(p.threads_co) + "x" + std::to_string(p.threads_x) + "x" +
            std::to_string(p.threads_y) + " threads exceeds " + std::to_string(kMaxThreads);
   // Worst case the staged kernels serve: stride 2, dilation 1, the kernel size (or 7x7).
-  const int bytes = cuda_stage_bytes(p, 2, 1, staged_taps(kernel_w), staged_taps(kernel_h));
+  const int bytes = stage_bytes(p, 2, 1, staged_taps(kernel_w), staged_taps(kernel_h));
   if (bytes > kSharedBytes)
     return "CUDA staged input tile needs " + std::to_string(bytes) + " bytes of shared memory, more than " +
            std::to_string(kSharedBytes);
@@ -101,8 +100,8 @@ void schedule_cuda(Algorithm &a, const CudaParams &p, const ScheduleContext &ctx
   if (p.stage_input) {
     if (!ctx.stride_x.defined() || !ctx.dilation_x.defined())
       throw std::invalid_argument("schedule_cuda with stage_input needs the strides in the context");
-    Expr served = ctx.stride_x <= 2 && ctx.stride_y <= 2 && ctx.dilation_x == 1 &&
-                  ctx.dilation_y == 1 && a.kernel_w <= kMaxStagedKernel && a.kernel_h <= kMaxStagedKernel;
+    Expr served = cuda_staging_serves(ctx.stride_x, ctx.stride_y, ctx.dilation_x, ctx.dilation_y, a.kernel_w,
+                                      a.kernel_h);
     out = a.output.specialize(served);
     a.output.specialize_fail(
         "this CUDA kernel stages its input in shared memory and serves only stride <= 2, "

@@ -32,12 +32,22 @@ struct CudaParams {
 // Heuristic defaults: for a workload (shape known), or for a general kernel (shape == nullptr).
 CudaParams default_cuda_params(const WorkloadShape *shape);
 
-// Shared memory bytes of the staged input tile for a given stride/dilation/kernel (0 without
-// staging); cuda_params_problem names parameters whose worst served case exceeds 48 KiB.
-int cuda_stage_bytes(const CudaParams &p, int stride, int dilation, int kw, int kh);
+// The largest kernel that a kernel staging its input serves.
+inline constexpr int kCudaMaxStagedKernel = 7;
+
+// Whether a kernel that stages its input (stage_input) serves a problem: stride <= 2,
+// dilation 1, kernels up to kCudaMaxStagedKernel. T = int for a known shape, Halide::Expr for
+// the kernel's own check of its runtime values.
+template <class T>
+auto cuda_staging_serves(const T &stride_x, const T &stride_y, const T &dilation_x, const T &dilation_y,
+                         const T &kernel_w, const T &kernel_h) {
+  return stride_x <= 2 && stride_y <= 2 && dilation_x == 1 && dilation_y == 1 &&
+         kernel_w <= kCudaMaxStagedKernel && kernel_h <= kCudaMaxStagedKernel;
+}
 
 // Why p cannot schedule a kernel of kernel_w x kernel_h taps (0 x 0: any size, served up to
-// 7x7 when staged), or "" when it can: tile sizes, threads per block, shared memory.
+// kCudaMaxStagedKernel when staged), or "" when it can: tile sizes, threads per block, and the
+// staged tile's shared memory (at most 48 KiB for the worst case it serves).
 std::string cuda_params_problem(const CudaParams &p, int kernel_w, int kernel_h);
 
 // Applies p to the algorithm for a CUDA target t, or an OpenCL one (the schedule's check on

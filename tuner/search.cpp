@@ -159,11 +159,14 @@ double arm_neon_efficiency(const dwconv::Problem &p, const SpaceTarget &t, const
 }
 
 // CUDA: what the schedule accepts for this kernel size (threads per block, shared memory),
-// in whole warps.
+// staging only where a staged kernel serves the shape (elsewhere it fails at run time), in
+// whole warps.
 bool cuda_valid(const dwconv::Problem &p, const SpaceTarget &, const dwconv::CudaParams &x) {
   const int threads = x.threads_co * x.threads_x * x.threads_y;
-  return threads % 32 == 0 &&
-         dwconv::cuda_params_problem(x, static_cast<int>(p.filter.kw), static_cast<int>(p.filter.kh)).empty();
+  const dwconv::WorkloadShape w = shape_of(p);
+  return threads % 32 == 0 && dwconv::cuda_params_problem(x, w.kw, w.kh).empty() &&
+         (!x.stage_input ||
+          dwconv::cuda_staging_serves(w.stride_w, w.stride_h, w.dilation_w, w.dilation_h, w.kw, w.kh));
 }
 
 dwconv::CudaParams cuda_defaults(const dwconv::WorkloadShape &w, const SpaceTarget &) {
@@ -172,7 +175,7 @@ dwconv::CudaParams cuda_defaults(const dwconv::WorkloadShape &w, const SpaceTarg
 
 // CUDA: memory-bound on most depthwise shapes; enough warps in flight per SM (blocks of
 // 128-512 threads), a warp's channels contiguous (coalesced), several outputs per thread for
-// register reuse of the taps, shared-memory staging for stride 1-2.
+// register reuse of the taps.
 double cuda_efficiency(const dwconv::Problem &p, const SpaceTarget &, const dwconv::CudaParams &x) {
   const int threads = x.threads_co * x.threads_x * x.threads_y;
   double eff = threads >= 128 && threads <= 512 ? 1.0 : 0.7;
@@ -181,7 +184,6 @@ double cuda_efficiency(const dwconv::Problem &p, const SpaceTarget &, const dwco
   eff *= outputs < 2 ? 0.7 : outputs > 16 ? 0.5 : 1.0;
   const long long cm = p.input.c * p.filter.m;
   if (x.threads_co * x.co_per_thread > 2 * cm) eff *= 0.5;  // idle channel lanes
-  if (x.stage_input && (p.params.stride_w > 2 || p.params.dilation_w > 1)) eff *= 0.3;
   if (!x.unroll_taps) eff *= 0.8;
   return eff;
 }
