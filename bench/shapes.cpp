@@ -43,11 +43,13 @@ std::vector<NamedShape> parse_shapes(std::istream &f, const std::string &path) {
       continue;
     }
     if (cols.size() < 11) fail("expected at least 11 columns, got " + std::to_string(cols.size()));
+    static const char *const kNumberColumns[9] = {"N", "H", "W", "C", "M", "KH", "KW", "stride", "dilation"};
     int v[9];
     for (int i = 0; i < 9; i++) {
       char *end = nullptr;
       long x = std::strtol(cols[i + 1].c_str(), &end, 10);
-      if (cols[i + 1].empty() || *end != '\0' || x < 1 || x > (1 << 30)) fail("bad number '" + cols[i + 1] + "'");
+      if (cols[i + 1].empty() || *end != '\0' || x < 1 || x > (1 << 30))
+        fail(std::string(kNumberColumns[i]) + " = '" + cols[i + 1] + "' is not a number from 1 to 2^30");
       v[i] = static_cast<int>(x);
     }
     NamedShape s;

@@ -14,10 +14,10 @@
 #   kernel yet (a tuned one from the database comes first): the heuristic default schedule at
 #   exactly that shape, no tuning run needed.
 #
-# dwconv_add_workload_kernel(key FAMILY fam TARGETS t... [SCHEDULE s])
-#   the per-workload kernel of one workload key (workload_key() in runtime/src/problem_check.cpp),
-#   with its kernel size, M, stride, dilation and extents fixed at compile time; one per key in a
-#   project (a second call for the same key adds nothing).
+# dwconv_workload_fields(OUT context [--shapes csv]... [--key key]...)
+#   the fields of each shapes-CSV row and workload key, "key|KW|KH|M|SH|SW|DH|DW|N|H|W|C|OH|OW"
+#   (cmake/workload_fields.cpp: the runtime's workload_key(), padding and validation, so CMake
+#   derives none of them); a bad row or key stops the configure with context and the reason.
 #
 # dwconv_workload_kernels_unsupported(OUT_WHY cpu_family)
 #   "" where per-workload kernels are generated for a build whose CPU kernels are of cpu_family,
@@ -40,28 +40,27 @@ if (NOT DWCONV_X86_LEVELS)
   message(FATAL_ERROR "no kX86Levels list in ${_dwconv_isa_header}")
 endif ()
 
-# The CPU whose tuning the build prefers, named as the tuner records it (tuner/cpu_model.h,
-# "<model name> (family F, model M)"): by default the CPU of the machine that configures, read
-# from /proc/cpuinfo. A database merged from several machines holds one entry per workload, ISA
-# level and CPU; each takes this CPU's entry, else one of the same model name, else another's.
-set(dwconv_host_cpu "")
-if (EXISTS /proc/cpuinfo)
-  file(STRINGS /proc/cpuinfo cpuinfo REGEX "^(model name|cpu family|model)[ \t]*:")
-  foreach (line IN LISTS cpuinfo)
-    string(REGEX MATCH "^([a-z ]+[a-z])[ \t]*: ?(.*)$" _ "${line}")
-    string(REPLACE " " "_" field "${CMAKE_MATCH_1}")
-    if (NOT DEFINED cpu_${field})
-      set(cpu_${field} "${CMAKE_MATCH_2}")
-    endif ()
-  endforeach ()
-  if (DEFINED cpu_model_name AND DEFINED cpu_cpu_family)
-    set(dwconv_host_cpu "${cpu_model_name} (family ${cpu_cpu_family}, model ${cpu_model})")
-  elseif (DEFINED cpu_model_name)
-    set(dwconv_host_cpu "${cpu_model_name}")
-  endif ()
+# The helper behind dwconv_workload_fields, compiled at configure time from the runtime's shape
+# arithmetic and the shapes-CSV reader: from the source tree, or in a user's project from the
+# package's flat copy of the same files (dwconv_WORKLOAD_FIELDS_SOURCE_DIR).
+set(_dwconv_root "${CMAKE_CURRENT_LIST_DIR}/..")
+if (EXISTS "${_dwconv_root}/runtime/src/problem_check.cpp")
+  set(DWCONV_WORKLOAD_FIELDS_SOURCES "${_dwconv_root}/cmake/workload_fields.cpp" "${_dwconv_root}/bench/shapes.cpp"
+                                     "${_dwconv_root}/runtime/src/problem_check.cpp")
+  set(DWCONV_WORKLOAD_FIELDS_HEADERS "${_dwconv_root}/bench/shapes.h" "${_dwconv_root}/runtime/src/problem_check.h"
+                                     "${_dwconv_root}/tuner/cpu_model.h")
+  set(_dwconv_workload_fields_includes "${_dwconv_root}/runtime/include" "${_dwconv_root}/runtime/src"
+                                       "${_dwconv_root}/bench" "${_dwconv_root}/tuner")
+else ()
+  file(GLOB DWCONV_WORKLOAD_FIELDS_SOURCES "${dwconv_WORKLOAD_FIELDS_SOURCE_DIR}/*.cpp")
+  set(_dwconv_workload_fields_includes "${dwconv_INCLUDE_DIR}" "${dwconv_WORKLOAD_FIELDS_SOURCE_DIR}")
 endif ()
-set(DWCONV_TUNING_CPU "${dwconv_host_cpu}"
-    CACHE STRING "CPU whose tuned parameters the build prefers (default: this machine's)")
+
+# The CPU whose tuning the build prefers, named as the tuner records it (tuner/cpu_model.h,
+# "<model name> (family F, model M)"); empty: the CPU of the machine that configures. A database
+# merged from several machines holds one entry per workload, ISA level and CPU; each takes this
+# CPU's entry, else one of the same model name, else another's.
+set(DWCONV_TUNING_CPU "" CACHE STRING "CPU whose tuned parameters the build prefers (empty: this machine's)")
 
 function(dwconv_workload_kernels_unsupported OUT_WHY cpu_family)
   if (cpu_family STREQUAL "x86")
@@ -103,19 +102,23 @@ function(dwconv_add_tuned_kernels)
   # Three passes: first the entries tuned on DWCONV_TUNING_CPU, then those of a CPU of the same
   # model name (family and model unknown: records of tuners before they were recorded), then any
   # other CPU's, each for the workloads and levels still without one.
+  set(cpu "${DWCONV_TUNING_CPU}")
+  if (NOT cpu)
+    dwconv_workload_fields(cpu "[tuning]" --cpu)
+  endif ()
   set(added "")
   set(preferred 0)
   set(family_re " \\(family [0-9]+, model [0-9]+\\)$")
-  string(REGEX REPLACE "${family_re}" "" this_name "${DWCONV_TUNING_CPU}")
+  string(REGEX REPLACE "${family_re}" "" this_name "${cpu}")
   math(EXPR last "${count} - 1")
   foreach (pass IN ITEMS this_cpu same_name any_cpu)
     foreach (i RANGE 0 ${last})
       if (count EQUAL 0)
         break()
       endif ()
-      string(JSON cpu ERROR_VARIABLE err GET "${text}" entries ${i} cpu)
-      string(REGEX REPLACE "${family_re}" "" name "${cpu}")
-      if ((pass STREQUAL "this_cpu" AND (err OR NOT cpu STREQUAL "${DWCONV_TUNING_CPU}")) OR
+      string(JSON entry_cpu ERROR_VARIABLE err GET "${text}" entries ${i} cpu)
+      string(REGEX REPLACE "${family_re}" "" name "${entry_cpu}")
+      if ((pass STREQUAL "this_cpu" AND (err OR NOT entry_cpu STREQUAL "${cpu}")) OR
           (pass STREQUAL "same_name" AND (err OR NOT name STREQUAL "${this_name}")))
         continue()
       endif ()
@@ -134,7 +137,7 @@ function(dwconv_add_tuned_kernels)
         message(FATAL_ERROR "[tuning] ${db}: entry ${i} has target '${target}', not "
                             "${T_TARGET_PREFIX}<level> (${levels})")
       endif ()
-      if (NOT workload MATCHES "^n([0-9]+)_h([0-9]+)_w([0-9]+)_c([0-9]+)_m([0-9]+)_k([0-9]+)x([0-9]+)_s([0-9]+)x([0-9]+)_d([0-9]+)x([0-9]+)_p([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)$")
+      if (NOT workload MATCHES "^[a-z0-9_.]+$")  # a list element and a target name; the helper checks the rest
         message(FATAL_ERROR "[tuning] ${db}: entry ${i} has a malformed workload '${workload}'")
       endif ()
       if (NOT workload IN_LIST added)
@@ -155,12 +158,21 @@ function(dwconv_add_tuned_kernels)
       string(APPEND schedule_${workload} "${level}@${params}")
     endforeach ()
   endforeach ()
+  set(keys "")
   foreach (workload IN LISTS added)
-    dwconv_add_workload_kernel(${workload} FAMILY ${T_FAMILY} TARGETS ${T_TARGETS} SCHEDULE "${schedule_${workload}}")
+    list(APPEND keys --key ${workload})
+  endforeach ()
+  set(workloads "")
+  if (keys)
+    dwconv_workload_fields(workloads "[tuning] ${db}:" ${keys})
+  endif ()
+  foreach (fields IN LISTS workloads)
+    string(REGEX MATCH "^[^|]+" workload "${fields}")
+    _dwconv_add_workload_kernel("${fields}" FAMILY ${T_FAMILY} TARGETS ${T_TARGETS} SCHEDULE "${schedule_${workload}}")
   endforeach ()
   list(LENGTH added n)
   message(STATUS "[tuning] ${n} tuned ${T_FAMILY} kernels from ${db} (${preferred} "
-                 "variants tuned on this CPU, '${DWCONV_TUNING_CPU}')")
+                 "variants tuned on this CPU, '${cpu}')")
 endfunction()
 
 function(dwconv_workload_kernel_name OUT workload family)
@@ -168,20 +180,21 @@ function(dwconv_workload_kernel_name OUT workload family)
   set(${OUT} dwconv_f32_${symbol}__${family} PARENT_SCOPE)
 endfunction()
 
-function(dwconv_add_workload_kernel workload)
+# The per-workload kernel of one workload's fields (a line of dwconv_workload_fields), with its
+# kernel size, M, stride, dilation and extents fixed at compile time; one per workload in a
+# project (a second call for the same workload adds nothing).
+function(_dwconv_add_workload_kernel fields)
   cmake_parse_arguments(PARSE_ARGV 1 W "" "FAMILY;SCHEDULE" "TARGETS")
+  string(REPLACE "|" ";" values "${fields}")
+  set(fields workload kw kh m sh sw dh dw n h w c oh ow)
+  foreach (field value IN ZIP_LISTS fields values)
+    set(${field} ${value})
+  endforeach ()
   set_property(GLOBAL APPEND PROPERTY DWCONV_WORKLOADS ${workload})
   dwconv_workload_kernel_name(name ${workload} ${W_FAMILY})
   if (TARGET ${name})
     return()
   endif ()
-  # Callers validated the key; CMake keeps only 9 match groups, so the 15 numbers are taken in
-  # order.
-  string(REGEX MATCHALL "[0-9]+" numbers "${workload}")
-  set(fields n h w c m kh kw sh sw dh dw pt pb pl pr)
-  foreach (field number IN ZIP_LISTS fields numbers)
-    set(${field} ${number})
-  endforeach ()
   # Stride, dilation and extents fixed at compile time (as the tuner measures them) when both
   # directions agree; the generator then has constants to partition the padding with and to
   # size its buffers by.
@@ -191,8 +204,6 @@ function(dwconv_add_workload_kernel workload)
   if (sh EQUAL sw AND dh EQUAL dw)
     set(stride ${sh})
     set(dilation ${dh})
-    math(EXPR oh "(${h} + ${pt} + ${pb} - (${kh} - 1) * ${dilation} - 1) / ${stride} + 1")
-    math(EXPR ow "(${w} + ${pl} + ${pr} - (${kw} - 1) * ${dilation} - 1) / ${stride} + 1")
     set(fixed_shape "${n},${h},${w},${c},${oh},${ow}")
   endif ()
   # Only the options that have a value (an empty one is the default, and CMake warns of it).
@@ -208,49 +219,42 @@ function(dwconv_add_workload_kernel workload)
                     ${optional} WORKLOAD ${workload})
 endfunction()
 
-# The workload key of one shapes-CSV row, as workload_key() spells it: TensorFlow's SAME puts
-# the odd padding pixel bottom/right (ConvParams::padding in runtime/include/dwconv/dwconv.h).
-# Sets OUT, or stops the configure with a message naming the file, line and field.
-function(dwconv_shape_row_key OUT file lineno row)
-  string(REPLACE "," ";" cols "${row}")
-  list(LENGTH cols ncols)
-  if (ncols LESS 11)
-    message(FATAL_ERROR "[shapes] ${file}:${lineno}: expected name,N,H,W,C,M,KH,KW,stride,dilation,padding")
-  endif ()
-  set(fields name n h w c m kh kw s d padding)
-  foreach (field IN LISTS fields)
-    list(POP_FRONT cols ${field})
-    string(STRIP "${${field}}" ${field})
-  endforeach ()
-  foreach (field IN ITEMS n h w c m kh kw s d)
-    if (NOT "${${field}}" MATCHES "^[1-9][0-9]?[0-9]?[0-9]?[0-9]?[0-9]?$")
-      message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): ${field} = '${${field}}' is not a size from 1 to 999999")
-    endif ()
-  endforeach ()
-  math(EXPR ekh "(${kh} - 1) * ${d} + 1")
-  math(EXPR ekw "(${kw} - 1) * ${d} + 1")
-  if (padding STREQUAL "SAME")
-    set(pads "")
-    foreach (axis IN ITEMS h w)
-      math(EXPR out "(${${axis}} + ${s} - 1) / ${s}")
-      math(EXPR total "(${out} - 1) * ${s} + ${ek${axis}} - ${${axis}}")
-      if (total LESS 0)
-        set(total 0)
+function(dwconv_workload_fields OUT context)
+  # Built here, once and whenever a source changes; a script (cmake -P, no try_compile) names a
+  # built one in DWCONV_WORKLOAD_FIELDS_EXE.
+  set(exe "${DWCONV_WORKLOAD_FIELDS_EXE}")
+  set(stale FALSE)
+  if (NOT exe)
+    set(exe "${CMAKE_BINARY_DIR}/dwconv_workload_fields${CMAKE_EXECUTABLE_SUFFIX}")
+    foreach (source IN LISTS DWCONV_WORKLOAD_FIELDS_SOURCES DWCONV_WORKLOAD_FIELDS_HEADERS)
+      if (NOT EXISTS "${exe}" OR "${source}" IS_NEWER_THAN "${exe}")
+        set(stale TRUE)
       endif ()
-      math(EXPR before "${total} / 2")
-      math(EXPR after "${total} - ${before}")
-      list(APPEND pads ${before} ${after})
     endforeach ()
-    list(JOIN pads "." p)
-  elseif (padding STREQUAL "VALID")
-    if (h LESS ekh OR w LESS ekw)
-      message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): VALID output is empty (the dilated kernel is larger than the input)")
-    endif ()
-    set(p "0.0.0.0")
-  else ()
-    message(FATAL_ERROR "[shapes] ${file}:${lineno} (${name}): padding '${padding}' is not SAME or VALID")
   endif ()
-  set(${OUT} "n${n}_h${h}_w${w}_c${c}_m${m}_k${kh}x${kw}_s${s}x${s}_d${d}x${d}_p${p}" PARENT_SCOPE)
+  if (stale)
+    try_compile(built SOURCES ${DWCONV_WORKLOAD_FIELDS_SOURCES}
+                CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${_dwconv_workload_fields_includes}"
+                CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON NO_CACHE
+                OUTPUT_VARIABLE log COPY_FILE "${exe}" COPY_FILE_ERROR copy_error)
+    if (NOT built OR copy_error)
+      message(FATAL_ERROR "dwconv: could not build the configure-time helper ${exe} ${copy_error}:\n${log}")
+    endif ()
+  endif ()
+  # A cross build runs it through the emulator its toolchain names (empty for a native build).
+  if (CMAKE_CROSSCOMPILING AND NOT CMAKE_CROSSCOMPILING_EMULATOR)
+    message(FATAL_ERROR "${context} per-workload kernels run ${exe} at configure time: a cross build "
+                        "needs CMAKE_CROSSCOMPILING_EMULATOR to run it")
+  endif ()
+  execute_process(COMMAND ${CMAKE_CROSSCOMPILING_EMULATOR} "${exe}" ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if (NOT rc EQUAL 0)
+    string(STRIP "${err}" err)
+    message(FATAL_ERROR "${context} ${err}")
+  endif ()
+  string(STRIP "${out}" out)
+  string(REPLACE "\n" ";" out "${out}")
+  set(${OUT} ${out} PARENT_SCOPE)
 endfunction()
 
 function(dwconv_add_shape_kernels)
@@ -262,28 +266,14 @@ function(dwconv_add_shape_kernels)
       message(FATAL_ERROR "[shapes] ${file}: no such file (a shapes CSV to generate fixed-shape kernels for)")
     endif ()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${file}")
-    file(STRINGS "${file}" lines)
-    set(lineno 0)
-    set(header FALSE)
-    foreach (line IN LISTS lines)
-      math(EXPR lineno "${lineno} + 1")
-      string(STRIP "${line}" line)
-      if (line STREQUAL "" OR line MATCHES "^#")
-        continue()
-      endif ()
-      if (NOT header)
-        if (NOT line MATCHES "^name,N,H,W,C,M,KH,KW,stride,dilation,padding")
-          message(FATAL_ERROR "[shapes] ${file}:${lineno}: expected the header name,N,H,W,C,M,KH,KW,stride,dilation,padding")
-        endif ()
-        set(header TRUE)
-        continue()
-      endif ()
-      dwconv_shape_row_key(key "${file}" ${lineno} "${line}")
+    dwconv_workload_fields(rows "[shapes]" --shapes "${file}")
+    foreach (fields IN LISTS rows)
+      string(REGEX MATCH "^[^|]+" key "${fields}")
       if (key IN_LIST have)
         continue()
       endif ()
       list(APPEND have ${key})
-      dwconv_add_workload_kernel(${key} FAMILY ${S_FAMILY} TARGETS ${S_TARGETS})
+      _dwconv_add_workload_kernel("${fields}" FAMILY ${S_FAMILY} TARGETS ${S_TARGETS})
       math(EXPR added "${added} + 1")
     endforeach ()
   endforeach ()

@@ -48,6 +48,27 @@ cmake_consumer(custom_kernels custom_kernels "-DHalide_DIR=${HALIDE_DIR}")
 cmake_consumer(halide_neighbour halide_neighbour "-DHalide_DIR=${HALIDE_DIR}")
 cmake_consumer(c_consumer c_consumer)
 
+# A project whose shapes CSV has a bad row: the configure stops with the file, line and reason
+# (the runtime's own shape checks, through the configure-time helper).
+function(expect_refused_shapes row expect)
+  set(dir "${SCRATCH}/refused_shapes")
+  file(WRITE "${dir}/CMakeLists.txt" "cmake_minimum_required(VERSION 3.28)\nproject(refused LANGUAGES CXX)\n"
+       "find_package(dwconv REQUIRED)\nadd_executable(app main.cpp)\ndwconv_add_kernels(app SHAPES shapes.csv)\n")
+  file(WRITE "${dir}/main.cpp" "int main() { return 0; }\n")
+  file(WRITE "${dir}/shapes.csv" "name,N,H,W,C,M,KH,KW,stride,dilation,padding\ngood,1,8,8,16,1,3,3,1,1,SAME\n${row}\n")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${dir}" -B "${dir}/build" -G "${GENERATOR}"
+                          -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} "-DCMAKE_PREFIX_PATH=${prefix}" "-DHalide_DIR=${HALIDE_DIR}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(REGEX REPLACE "[ \t\r\n]+" " " flat "${out}")  # CMake wraps an error's lines
+  string(FIND "${flat}" "${expect}" at)
+  if (rc EQUAL 0 OR at LESS 0)
+    message(FATAL_ERROR "shapes row '${row}': expected the configure to stop with '${expect}', got (exit ${rc}):\n${out}")
+  endif ()
+  message("shapes row '${row}' refused: ${expect}")
+endfunction()
+expect_refused_shapes("full,1,8,8,16,1,3,3,1,1,FULL" "shapes.csv:3: padding must be SAME or VALID, got 'FULL'")
+expect_refused_shapes("tiny,1,2,2,8,1,3,3,1,1,VALID" "shapes.csv:3: tiny: empty output")
+
 # The Makefile project through pkg-config.
 file(GLOB pc_file "${prefix}/lib*/pkgconfig/dwconv.pc" "${prefix}/lib/*/pkgconfig/dwconv.pc")
 if (NOT pc_file)

@@ -3,8 +3,9 @@
 # level; the build must take the entries of DWCONV_TUNING_CPU, else fall back to another CPU's,
 # and never mix two CPUs' parameters within one level.
 cmake_minimum_required(VERSION 3.28)
-if (NOT SOURCE_DIR OR NOT SCRATCH)
-  message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=... -DSCRATCH=... -P tuning_cpu_test.cmake")
+if (NOT SOURCE_DIR OR NOT SCRATCH OR NOT DWCONV_WORKLOAD_FIELDS_EXE)
+  message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=... -DSCRATCH=... -DDWCONV_WORKLOAD_FIELDS_EXE=<the build's "
+                      "dwconv_workload_fields> -P tuning_cpu_test.cmake")
 endif ()
 set(PROJECT_SOURCE_DIR "${SOURCE_DIR}")
 set(Halide_VERSION 21.0.0)
@@ -14,6 +15,12 @@ function(dwconv_add_kernel name)
   set_property(GLOBAL APPEND PROPERTY generated "${K_WORKLOAD}=${K_SCHEDULE}")
 endfunction()
 include("${SOURCE_DIR}/cmake/DwconvTuning.cmake")
+
+# The child run of the malformed-key check below: the configure must stop.
+if (BAD_DB)
+  dwconv_add_tuned_kernels(FAMILY x86 TARGET_PREFIX x86-64- TARGETS none DB "${BAD_DB}")
+  return()
+endif ()
 
 # The ISA levels come from schedules/isa_params.h, where the generator and the tuner read them.
 if (NOT DWCONV_X86_LEVELS STREQUAL "avx512_zen4;avx512;avx2;sse41;baseline")
@@ -57,8 +64,25 @@ expect("CPU B (family 2, model 2)" "avx512_zen4@vectors=2/avx2@tile_w=3" "avx2@t
 expect("CPU A (family 1, model 1)" "avx512_zen4@vectors=1/avx2@tile_w=3" "avx2@tile_w=5")
 # A CPU with no entries: the first entry of each level, as before per-CPU entries.
 expect("CPU C (family 3, model 3)" "avx512_zen4@vectors=1/avx2@tile_w=3" "avx2@tile_w=5")
-# The default names this machine the way the tuner records it (tuner/cpu_model.h).
-if (EXISTS /proc/cpuinfo AND NOT dwconv_host_cpu MATCHES "^.+ \\(family [0-9]+, model [0-9]+\\)$")
-  message(FATAL_ERROR "this machine's CPU read as '${dwconv_host_cpu}', not 'NAME (family F, model M)'")
+# The default names this machine the way the tuner records it (tuner/cpu_model.h), and takes
+# its entries: with none here, the first of each level.
+expect("" "avx512_zen4@vectors=1/avx2@tile_w=3" "avx2@tile_w=5")
+dwconv_workload_fields(host_cpu "" --cpu)
+if (EXISTS /proc/cpuinfo AND NOT host_cpu MATCHES "^.+ \\(family [0-9]+, model [0-9]+\\)$")
+  message(FATAL_ERROR "this machine's CPU read as '${host_cpu}', not 'NAME (family F, model M)'")
 endif ()
-message(STATUS "tuning_cpu: ok (this machine: ${dwconv_host_cpu})")
+
+# A malformed key in a database (three paddings) stops with the database and the reason.
+set(bad_key "n1_h8_w8_c16_m1_k3x3_s1x1_d1x1_p1.1.1")
+file(WRITE "${SCRATCH}/bad_key.json" "{\"format\": \"dwconv-tuned-v1\", \"halide\": \"21.0.0\", \"entries\": [
+ {\"workload\": \"${bad_key}\", \"target\": \"x86-64-avx2\", \"threads\": 1, \"params\": \"\", \"cpu\": \"A\"}]}")
+execute_process(COMMAND "${CMAKE_COMMAND}" -DSOURCE_DIR=${SOURCE_DIR} -DSCRATCH=${SCRATCH}
+                        -DDWCONV_WORKLOAD_FIELDS_EXE=${DWCONV_WORKLOAD_FIELDS_EXE} -DBAD_DB=${SCRATCH}/bad_key.json
+                        -P "${CMAKE_CURRENT_LIST_FILE}"
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+string(REGEX REPLACE "[ \t\r\n]+" " " flat "${err}")  # CMake wraps an error's lines
+string(FIND "${flat}" "[tuning] ${SCRATCH}/bad_key.json: '${bad_key}' is not a workload key" at)
+if (rc EQUAL 0 OR at LESS 0)
+  message(FATAL_ERROR "a database with the key '${bad_key}' was not refused by name (exit ${rc}):\n${err}")
+endif ()
+message(STATUS "tuning_cpu: ok (this machine: ${host_cpu})")

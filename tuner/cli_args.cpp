@@ -41,11 +41,17 @@ T number_flag(const std::string &flag, const std::string &text, T lo, T hi) {
 // from the declarations.
 struct CommandText {
   const char *usage, *intro;
+  bool shape_operand = false;  // takes SHAPE: the help says how it is spelled
 };
+
+constexpr const char *kShapeOperand =
+    "SHAPE is a shape name from --shapes FILE (default bench/shapes.csv) or "
+    "N,H,W,C,M,KH,KW,stride,dilation,padding.\n";
 
 class Command {
  public:
-  explicit Command(const CommandText &text) : usage_(text.usage), intro_(text.intro) {
+  explicit Command(const CommandText &text)
+      : usage_(text.usage), intro_(std::string(text.shape_operand ? kShapeOperand : "") + text.intro) {
     app_.set_help_flag();  // --help is answered before parsing (main.cpp)
     app_.allow_extras(false);
   }
@@ -231,10 +237,9 @@ void declare_tune(Command &c, TuneArgs &t) {
 
 // measure's options (after SHAPE), bound to m.
 const CommandText kMeasure{"dwconv measure SHAPE [options]",
-            "SHAPE is a shape name from --shapes (default bench/shapes.csv) or "
-            "N,H,W,C,M,KH,KW,stride,dilation,padding.\n"
             "Builds each candidate with the JIT (as dwconv tune does), checks it against the naive loop and\n"
-            "times all of them interleaved; prints GFLOP/s (median, min-max). With no --params: the default."};
+            "times all of them interleaved; prints GFLOP/s (median, min-max). With no --params: the default.",
+            true};
 
 void declare_measure(Command &c, MeasureArgs &m) {
   MeasureOptions &o = m.options;
@@ -255,9 +260,7 @@ void declare_measure(Command &c, MeasureArgs &m) {
 }
 
 const CommandText kInfo{"dwconv info SHAPE [--shapes FILE]",
-            "SHAPE is a shape name from FILE (default bench/shapes.csv) or "
-            "N,H,W,C,M,KH,KW,stride,dilation,padding.\n"
-            "Prints the workload key, the kernel this build picks on this CPU, and why."};
+            "Prints the workload key, the kernel this build picks on this CPU, and why.", true};
 
 void declare_info(Command &c, InfoArgs &a) {
   c.text("--shapes", "FILE", a.shapes_path, "where SHAPE names come from");

@@ -1,6 +1,6 @@
 // The CPU a measurement ran on, as the tuning database records it and the build matches it
-// (cmake/DwconvTuning.cmake: DWCONV_TUNING_CPU). Header-only: dwconv_runner, which measures on a
-// remote machine, reports its own.
+// (cmake/DwconvTuning.cmake: DWCONV_TUNING_CPU, through cmake/workload_fields.cpp). Header-only:
+// dwconv_runner, which measures on a remote machine, reports its own.
 #pragma once
 
 #include <fstream>
