@@ -6,7 +6,8 @@
 //               y_i (rows of the strip, tile_h at a time)
 //                 x_o (column tiles)
 //                   conv computed here: a vectors x tile_w x tile_h register tile,
-//                   taps (r.x, r.y) outermost, unrolled for fixed-size kernels
+//                   taps (r.x, r.y) outermost, unrolled for fixed-size kernels (a general
+//                   kernel loops over the filter rows: tap_unroll)
 //                   y_t, x_i, co_i: write the tile out (co_i vectorized)
 // Branches (specialize): full register tiles for stride 1 and stride 2 (unit dilation) when the
 // kernel's stride is a runtime value, full tiles for any stride, and a one-vector fallback for
@@ -291,11 +292,29 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
   s.vectorize(l.co_i, lanes, co_tail).unroll(l.co_i).unroll(l.x_i).unroll(l.y_t);
 }
 
+// Which filter taps the register tile unrolls.
+enum class TapUnroll { kNone, kColumns, kAll };
+
+// A fixed-size kernel unrolls its taps (unroll_taps): a per-workload kernel all of them, where
+// the constant extents fold each unrolled tap's padding test; a general kernel the taps of one
+// filter row, looping over the rows. Unrolled columns share their input vectors between
+// neighbouring output columns either way; unrolled rows add code, not reuse, where the padding
+// tests stay. Measured on the 2-core Zen 4 (dwconv measure, 1 thread, GFLOP/s, one run of 20
+// samples each), general form (--runtime-stride), all taps vs one row's: 14x14x384 7x7 61 vs
+// 80, 56x56x96 7x7 84 vs 101, 14x14x672 5x5 stride 2 37 vs 54, 28x28x240 5x5 84 vs 88,
+// 56x56x128 3x3 70 vs 76, 112x112x64 3x3 stride 2 47 vs 49, 14x14x64 9x9 (all taps did not
+// finish compiling in 120 s) 84; a 7x7 candidate compiled in 74 s vs 7 s. Per-workload form,
+// all taps ahead: 14x14x672 5x5 stride 2 76 vs 60, 56x56x128 3x3 103 vs 92, 7x7x320 7x7 90 vs 73.
+TapUnroll tap_unroll(const X86Params &p, const ScheduleContext &ctx) {
+  if (!p.unroll_taps || ctx.kernel_w <= 0 || ctx.kernel_h <= 0) return TapUnroll::kNone;
+  return ctx.shape ? TapUnroll::kAll : TapUnroll::kColumns;
+}
+
 // The register tile: `vectors` vectors x tile_w columns x tile_h rows, all unrolled. Unrolling
 // by a constant factor (guarded) keeps it legal where Halide cannot prove the tile's extent
 // constant (channel blocks, row tails); where it can, the guards fold away.
 void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p, int lanes,
-               const Branch &b, bool fixed_kernel) {
+               const Branch &b, TapUnroll taps) {
   const TailStrategy tail = b.full ? TailStrategy::RoundUp : TailStrategy::Predicate;
   const TailStrategy guard = TailStrategy::GuardWithIf;
   init.vectorize(a.co, lanes, tail)
@@ -307,7 +326,8 @@ void tile_conv(Stage init, Stage update, const Algorithm &a, const X86Params &p,
       .unroll(a.co, b.vectors, guard)
       .unroll(a.x, b.tile_w, guard)
       .unroll(a.y, p.tile_h, guard);
-  if (fixed_kernel && p.unroll_taps) update.unroll(a.r.x).unroll(a.r.y);
+  if (taps != TapUnroll::kNone) update.unroll(a.r.x);
+  if (taps == TapUnroll::kAll) update.unroll(a.r.y);
 }
 
 }  // namespace
@@ -433,7 +453,7 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   if (p.stage_input < 0 || p.stage_input > 2)
     throw std::invalid_argument("x86 schedule: stage_input must be 0, 1 or 2");
   const int lanes = t.natural_vector_size<float>();
-  const bool fixed_kernel = ctx.kernel_w > 0 && ctx.kernel_h > 0;
+  const TapUnroll taps = tap_unroll(p, ctx);
   const int co_tile = p.vectors * lanes;
   Loops l;
   Expr whole_vectors;
@@ -453,8 +473,8 @@ void schedule_x86(Algorithm &a, const X86Params &p, const ScheduleContext &ctx, 
   // vectors where the output's tiles are whole, which the predicated fallback's conv would run
   // one column at a time.
   tile_conv(a.conv.specialize(whole_vectors), a.conv.update(0).specialize(whole_vectors), a, p, lanes,
-            branches.front(), fixed_kernel);
-  tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), fixed_kernel);
+            branches.front(), taps);
+  tile_conv(a.conv, a.conv.update(0), a, p, lanes, branches.back(), taps);
 
   if (ctx.multiplier == 0) {
     // Runtime M: the channel map as a table, once per call (no vector division per element).

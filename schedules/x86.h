@@ -38,7 +38,7 @@ struct X86Params {
   // General kernels (runtime stride): also generate branches for stride 1 and stride 2 with
   // unit dilation, where the constants let loop partitioning drop the padding selects.
   bool specialize_strides = true;
-  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel
+  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel (a general kernel: one row's)
 };
 
 // The heuristic default for a workload (shape known) or for a general kernel (shape == nullptr,

@@ -25,8 +25,8 @@ struct Named {
 std::vector<Named> named_cases() {
   std::vector<Named> v;
   auto add = [&](std::string name, Spec s) { v.push_back({std::move(name), s}); };
-  // Every general kernel size: 3x3, 5x5, 7x7 (named k3, k5, k7), 1x7, 7x1.
-  for (auto [kh, kw] : {std::pair{3, 3}, {5, 5}, {7, 7}, {1, 7}, {7, 1}}) {
+  // Every general kernel size: 3x3, 5x5, 7x7, 9x9 (named k3, k5, k7, k9), 1x7, 7x1.
+  for (auto [kh, kw] : {std::pair{3, 3}, {5, 5}, {7, 7}, {9, 9}, {1, 7}, {7, 1}}) {
     const std::string K = kh == kw ? "k" + std::to_string(kh) : "k" + std::to_string(kh) + "x" + std::to_string(kw);
     Spec s;
     s.kh = kh, s.kw = kw;
@@ -195,7 +195,7 @@ TEST(FixedShapeKernels, EveryRowOfTheBuildsShapesSelectsItsKernel) {
 TEST(RandomConfigs, EveryServingKernelMatchesReference) {
   uint64_t base = 20261128;
   if (const char *env = std::getenv("DWCONV_TEST_SEED")) base = std::strtoull(env, nullptr, 10);
-  const int count = 800;
+  const int count = 1200;
   std::map<std::string, int> runs;
   for (int i = 0; i < count; i++) {
     const uint64_t seed = base + i;

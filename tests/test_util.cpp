@@ -148,9 +148,9 @@ Spec random_spec(std::mt19937_64 &rng) {
     s.c = pick(0, 3) == 0 ? pick(1, 4) : pick(1, 70);
     const int mk = pick(0, 3);
     s.m = mk == 1 ? 2 : mk == 2 ? pick(3, 5) : 1;
-    const int ks[] = {1, 3, 3, 3, 5, 5, 7, 2};
-    s.kh = ks[pick(0, 7)];
-    s.kw = pick(0, 3) == 0 ? ks[pick(0, 7)] : s.kh;
+    const int ks[] = {1, 3, 3, 3, 5, 5, 7, 2, 9};
+    s.kh = ks[pick(0, 8)];
+    s.kw = pick(0, 3) == 0 ? ks[pick(0, 8)] : s.kh;
     if (pick(0, 4) == 0) {  // factorized 7x7 layers: the general 1x7 and 7x1 kernels
       s.kh = 1, s.kw = 7;
       if (pick(0, 1)) std::swap(s.kh, s.kw);
