@@ -62,6 +62,11 @@ X86Params general_defaults(int m, int kw) {
     p.vectors = 1;
     p.tile_w = 7;
   }
+  // A general kernel's unrolled taps keep their padding tests, so unrolling the filter's rows
+  // adds code, not reuse (unrolled columns share input vectors between neighbouring output
+  // columns either way): one row's taps unrolled, a loop over the rows, from 5x5 on. 3x3 keeps
+  // every tap unrolled. Measured in docs/design.md ("Unrolled taps").
+  p.loop_tap_rows = kw >= 5;
   return p;
 }
 
@@ -212,6 +217,9 @@ X86Params default_x86_params(const WorkloadShape *s, int lanes, int multiplier, 
   choose_staging(p, *s, lanes, m, kw);
   choose_tasks(p, *s, lanes, m);
   pair_rows(p, *s, m, kw);
+  // Constant extents fold most of the padding tests of every unrolled tap: all taps unrolled
+  // up to 7x7, the rows looped beyond (docs/design.md, "Unrolled taps").
+  p.loop_tap_rows = s->kh * s->kw > 49;
   return p;
 }
 
@@ -295,19 +303,9 @@ void tile_output(Stage s, const Algorithm &a, const Loops &l, const X86Params &p
 // Which filter taps the register tile unrolls.
 enum class TapUnroll { kNone, kColumns, kAll };
 
-// A fixed-size kernel unrolls its taps (unroll_taps): a per-workload kernel all of them, where
-// the constant extents fold each unrolled tap's padding test; a general kernel the taps of one
-// filter row, looping over the rows. Unrolled columns share their input vectors between
-// neighbouring output columns either way; unrolled rows add code, not reuse, where the padding
-// tests stay. Measured on the 2-core Zen 4 (dwconv measure, 1 thread, GFLOP/s, one run of 20
-// samples each), general form (--runtime-stride), all taps vs one row's: 14x14x384 7x7 61 vs
-// 80, 56x56x96 7x7 84 vs 101, 14x14x672 5x5 stride 2 37 vs 54, 28x28x240 5x5 84 vs 88,
-// 56x56x128 3x3 70 vs 76, 112x112x64 3x3 stride 2 47 vs 49, 14x14x64 9x9 (all taps did not
-// finish compiling in 120 s) 84; a 7x7 candidate compiled in 74 s vs 7 s. Per-workload form,
-// all taps ahead: 14x14x672 5x5 stride 2 76 vs 60, 56x56x128 3x3 103 vs 92, 7x7x320 7x7 90 vs 73.
 TapUnroll tap_unroll(const X86Params &p, const ScheduleContext &ctx) {
   if (!p.unroll_taps || ctx.kernel_w <= 0 || ctx.kernel_h <= 0) return TapUnroll::kNone;
-  return ctx.shape ? TapUnroll::kAll : TapUnroll::kColumns;
+  return p.loop_tap_rows ? TapUnroll::kColumns : TapUnroll::kAll;
 }
 
 // The register tile: `vectors` vectors x tile_w columns x tile_h rows, all unrolled. Unrolling

@@ -38,7 +38,9 @@ struct X86Params {
   // General kernels (runtime stride): also generate branches for stride 1 and stride 2 with
   // unit dilation, where the constants let loop partitioning drop the padding selects.
   bool specialize_strides = true;
-  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel (a general kernel: one row's)
+  bool unroll_taps = true;  // unroll the taps of a fixed-size kernel
+  // With unroll_taps: unroll one filter row's taps and loop over the rows (x86.cpp, tap_unroll).
+  bool loop_tap_rows = false;
 };
 
 // The heuristic default for a workload (shape known) or for a general kernel (shape == nullptr,
@@ -83,6 +85,7 @@ void visit_fields(X86Params &p, F &&f) {
   f("stage_input", p.stage_input, {0, 1, 2});
   f("specialize_strides", p.specialize_strides, {});
   f("unroll_taps", p.unroll_taps, {0, 1});
+  f("loop_tap_rows", p.loop_tap_rows, {0, 1});
 }
 inline std::string to_string(const X86Params &p) { return params_to_string(p); }
 inline X86Params x86_params_from_string(const std::string &s, X86Params defaults = X86Params()) {
