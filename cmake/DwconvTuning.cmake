@@ -14,10 +14,12 @@
 #   kernel yet (a tuned one from the database comes first): the heuristic default schedule at
 #   exactly that shape, no tuning run needed.
 #
-# dwconv_workload_fields(OUT context [--shapes csv]... [--key key]...)
+# dwconv_workload_fields(OUT context [--shapes csv]... [--key key]... [--cpu])
 #   the fields of each shapes-CSV row and workload key, "key|KW|KH|M|SH|SW|DH|DW|N|H|W|C|OH|OW"
 #   (cmake/workload_fields.cpp: the runtime's workload_key(), padding and validation, so CMake
-#   derives none of them); a bad row or key stops the configure with context and the reason.
+#   derives none of them), and for --cpu this machine's CPU as the tuner names it; a bad row or
+#   key stops the configure with context and the reason. dwconv_workload_fields_tool(OUT) gives
+#   the helper's path (built if missing or stale).
 #
 # dwconv_workload_kernels_unsupported(OUT_WHY cpu_family)
 #   "" where per-workload kernels are generated for a build whose CPU kernels are of cpu_family,
@@ -219,19 +221,20 @@ function(_dwconv_add_workload_kernel fields)
                     ${optional} WORKLOAD ${workload})
 endfunction()
 
-function(dwconv_workload_fields OUT context)
-  # Built here, once and whenever a source changes; a script (cmake -P, no try_compile) names a
-  # built one in DWCONV_WORKLOAD_FIELDS_EXE.
-  set(exe "${DWCONV_WORKLOAD_FIELDS_EXE}")
-  set(stale FALSE)
-  if (NOT exe)
-    set(exe "${CMAKE_BINARY_DIR}/dwconv_workload_fields${CMAKE_EXECUTABLE_SUFFIX}")
-    foreach (source IN LISTS DWCONV_WORKLOAD_FIELDS_SOURCES DWCONV_WORKLOAD_FIELDS_HEADERS)
-      if (NOT EXISTS "${exe}" OR "${source}" IS_NEWER_THAN "${exe}")
-        set(stale TRUE)
-      endif ()
-    endforeach ()
+# The helper's path, built here once and again whenever a source changes; a script (cmake -P,
+# no try_compile) names a built one in DWCONV_WORKLOAD_FIELDS_EXE.
+function(dwconv_workload_fields_tool OUT)
+  if (DWCONV_WORKLOAD_FIELDS_EXE)
+    set(${OUT} "${DWCONV_WORKLOAD_FIELDS_EXE}" PARENT_SCOPE)
+    return()
   endif ()
+  set(exe "${CMAKE_BINARY_DIR}/dwconv_workload_fields${CMAKE_EXECUTABLE_SUFFIX}")
+  set(stale FALSE)
+  foreach (source IN LISTS DWCONV_WORKLOAD_FIELDS_SOURCES DWCONV_WORKLOAD_FIELDS_HEADERS)
+    if (NOT EXISTS "${exe}" OR "${source}" IS_NEWER_THAN "${exe}")
+      set(stale TRUE)
+    endif ()
+  endforeach ()
   if (stale)
     try_compile(built SOURCES ${DWCONV_WORKLOAD_FIELDS_SOURCES}
                 CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${_dwconv_workload_fields_includes}"
@@ -241,6 +244,11 @@ function(dwconv_workload_fields OUT context)
       message(FATAL_ERROR "dwconv: could not build the configure-time helper ${exe} ${copy_error}:\n${log}")
     endif ()
   endif ()
+  set(${OUT} "${exe}" PARENT_SCOPE)
+endfunction()
+
+function(dwconv_workload_fields OUT context)
+  dwconv_workload_fields_tool(exe)
   # A cross build runs it through the emulator its toolchain names (empty for a native build).
   if (CMAKE_CROSSCOMPILING AND NOT CMAKE_CROSSCOMPILING_EMULATOR)
     message(FATAL_ERROR "${context} per-workload kernels run ${exe} at configure time: a cross build "

@@ -103,7 +103,10 @@ ParamSpace make_space(const FamilyRules<P> &r) {
 // filter vectors still fit.
 bool x86_valid(const dwconv::Problem &p, const SpaceTarget &t, const dwconv::X86Params &x) {
   const int acc = x.vectors * x.tile_w * x.tile_h;
-  return acc >= 1 && acc <= t.max_accumulators &&
+  // Looping over the filter rows changes nothing without unrolled taps or with one row: only
+  // one of such a pair of identical kernels is measured.
+  const bool distinct = !x.loop_tap_rows || (x.unroll_taps && p.filter.kh > 1);
+  return acc >= 1 && acc <= t.max_accumulators && distinct &&
          enough_tasks(p, t.lanes * x.vectors, x.rows_per_task, x.channel_tiles_per_task);
 }
 
